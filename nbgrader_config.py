@@ -1,0 +1,32 @@
+"""nbgrader's configuration for this course (read by every nbgrader command run from here).
+
+solutions/ is nbgrader's source directory (the single truth for exercises) and exercises/ its
+release directory, generated with `nbgrader generate_assignment ASSIGNMENT` (or `mlse release`)
+and committed, so learners without nbgrader still have the exercises.
+"""
+
+c = get_config()  # noqa: F821  (nbgrader provides get_config)
+
+c.CourseDirectory.course_id = "mlse"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+# Lesson notebooks are not assignments; learners' checkpoints are never part of one.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# The stub a learner finds in every answer cell: it says what to do, and fails loudly until done.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE: replace the next line with your answer.\nraise NotImplementedError()",
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE (replace this line with a few sentences)."
+
+# Grading: a per-cell time limit generous for a 2-core laptop, and a clean kernel each time.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Feedback sent to learners must not reveal hidden tests: strip the hidden regions from it.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.ClearHiddenTests.enforce_metadata = False

@@ -1,0 +1,140 @@
+"""Friendly checks for lessons and exercises.
+
+A learner who runs a check should read *what was expected* and *a hint*, never a bare
+``AssertionError``. Two kinds of checks live here:
+
+* **Graded checks** (``check``, ``check_equal``, ``check_close``, ``check_type``, ``answer_of``)
+  raise :class:`CheckFailed` when the answer is wrong. ``CheckFailed`` is an ``AssertionError``,
+  so nbgrader counts the test cell as failed, but IPython shows only the friendly message
+  instead of a long traceback.
+* **Lesson quizzes** (``quiz``) never raise: a lesson must run top to bottom on a fresh kernel,
+  so an unanswered or wrong quiz prints advice instead of stopping the notebook.
+
+Every graded check prints a one-line confirmation when it passes, so a learner sees progress.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+__all__ = [
+    "CheckFailed",
+    "check",
+    "check_equal",
+    "check_close",
+    "check_type",
+    "answer_of",
+    "quiz",
+    "NOT_ANSWERED",
+]
+
+#: Placeholder a lesson puts in a quiz variable before the learner answers it.
+NOT_ANSWERED = ...
+
+
+class CheckFailed(AssertionError):
+    """A failed check, with a message written for a learner.
+
+    IPython calls ``_render_traceback_`` to display an exception; returning only the message
+    hides the check's own internals, which say nothing useful to a learner.
+    """
+
+    def __init__(self, what: str, expected: str, got: str | None = None, hint: str | None = None):
+        self.what = what
+        self.expected = expected
+        self.got = got
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        lines = [f"✘ {self.what}: not right yet.", f"  Expected: {self.expected}"]
+        if self.got is not None:
+            lines.append(f"  Got:      {self.got}")
+        if self.hint:
+            lines.append(f"  Hint:     {self.hint}")
+        return "\n".join(lines)
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom tracebacks
+        return ["CheckFailed", *self._message().splitlines()]
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """``repr`` cut to a readable length, so a huge wrong answer does not flood the cell."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _passed(what: str) -> None:
+    print(f"✔ {what}: looks right.")
+
+
+def check(condition: bool, what: str, expected: str, got: Any = None, hint: str | None = None) -> None:
+    """Pass if ``condition`` is true; otherwise explain ``expected`` (and what was ``got``)."""
+    if not condition:
+        raise CheckFailed(what, expected, None if got is None else _short(got), hint)
+    _passed(what)
+
+
+def check_equal(actual: Any, expected: Any, what: str, hint: str | None = None) -> None:
+    """Pass if ``actual == expected``; the message shows both values."""
+    check(actual == expected, what, _short(expected), actual if actual is not None else "None", hint)
+
+
+def check_close(actual: Any, expected: float, what: str, tol: float = 1e-6, hint: str | None = None) -> None:
+    """Pass if ``actual`` is a number within ``tol`` (absolute or relative) of ``expected``."""
+    check_type(actual, (int, float), what, hint="Return a number, not a string or a list.", quiet=True)
+    ok = math.isclose(float(actual), float(expected), rel_tol=tol, abs_tol=tol)
+    check(ok, what, f"{expected!r} (give or take {tol:g})", actual, hint)
+
+
+def check_type(value: Any, types: type | tuple[type, ...], what: str, hint: str | None = None,
+               quiet: bool = False) -> None:
+    """Pass if ``value`` is an instance of ``types`` (``bool`` does not count as a number)."""
+    types = types if isinstance(types, tuple) else (types,)
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    names = " or ".join(t.__name__ for t in types)
+    if not ok:
+        raise CheckFailed(what, f"a value of type {names}", f"{type(value).__name__}: {_short(value)}", hint)
+    if not quiet:
+        _passed(what)
+
+
+def answer_of(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call the learner's ``function`` and turn "not written yet" into a friendly message.
+
+    nbgrader's code stub raises ``NotImplementedError``; a learner who runs the test first should
+    be told what to do, not shown a traceback from their own empty cell.
+    """
+    name = getattr(function, "__name__", "your function")
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            f"{name}()",
+            "your own code in the answer cell",
+            "the code stub still raises NotImplementedError",
+            "Replace `raise NotImplementedError()` with your answer, run that cell, then this one.",
+        ) from None
+
+
+def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str = "") -> bool:
+    """A lesson check that never raises: it prints a verdict and returns whether it was right.
+
+    ``correct`` may be a value or a predicate (a function taking the answer). Strings are
+    compared without case or surrounding spaces, so "ML" and " ml " both count.
+    """
+    if answer is NOT_ANSWERED:
+        print(f"✎ Your turn: {question}\n  Replace the ... with your answer and run the cell again.")
+        return False
+    if callable(correct):
+        right = bool(correct(answer))
+    elif isinstance(correct, str) and isinstance(answer, str):
+        right = answer.strip().lower() == correct.strip().lower()
+    else:
+        right = answer == correct
+    if right:
+        print(f"✔ Right. {explanation}".rstrip())
+    else:
+        print(f"✘ Not quite ({_short(answer)}). Hint: {hint}")
+    return right

@@ -1,0 +1,57 @@
+"""Read scores out of nbgrader's SQLite gradebook.
+
+Tests and reports read grades from the gradebook that ``nbgrader autograde`` wrote, never from
+its console output: the gradebook is what an instructor exports, so that is what must be right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+__all__ = ["CellScore", "cell_scores", "db_url_for"]
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """One graded cell of one student's notebook, as the gradebook holds it."""
+
+    student: str
+    notebook: str
+    cell: str
+    score: float | None
+    max_score: float
+    auto: bool  # True for autograded test cells, False for cells graded by hand
+
+
+def db_url_for(course_root: str | Path) -> str:
+    """nbgrader's default gradebook location for a course directory."""
+    return f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+
+
+def cell_scores(db_url: str, assignment: str) -> list[CellScore]:
+    """Every grade of ``assignment`` in the gradebook, sorted by student, notebook and cell.
+
+    A hand-graded cell that nobody graded yet has ``score`` None; autograded cells always have a
+    number after ``nbgrader autograde``.
+    """
+    rows = []
+    with Gradebook(db_url) as gb:
+        for submission in gb.assignment_submissions(assignment):
+            for nb in submission.notebooks:
+                # A grade cell that is also a solution cell is an answer graded by hand; a grade
+                # cell that is not is an autograded test cell.
+                answers = {cell.name for cell in nb.notebook.solution_cells}
+                for grade in nb.grades:
+                    graded = grade.auto_score is not None or grade.manual_score is not None
+                    rows.append(CellScore(
+                        student=submission.student.id,
+                        notebook=nb.name,
+                        cell=grade.name,
+                        score=grade.score if graded else None,
+                        max_score=grade.max_score,
+                        auto=grade.name not in answers,
+                    ))
+    return sorted(rows, key=lambda r: (r.student, r.notebook, r.cell))

@@ -1,0 +1,79 @@
+"""Course directories for nbgrader: find the course, list its assignments, make scratch copies.
+
+A *workspace* is a throwaway nbgrader course directory (its own nbgrader_config.py, solutions/,
+gradebook and submitted/ folders). Tests and benchmarks grade inside one, so they never touch an
+instructor's real gradebook.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "find_course_root",
+    "list_assignments",
+    "notebooks_of",
+    "make_workspace",
+    "submit_notebook",
+]
+
+
+def find_course_root(start: str | Path | None = None) -> Path:
+    """The nearest folder, from ``start`` (default: the current one) upwards, that holds both
+    ``nbgrader_config.py`` and ``solutions/``."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"No course folder found at or above {here}: run this from the course folder "
+        "(the one with nbgrader_config.py and solutions/).")
+
+
+def list_assignments(root: str | Path) -> list[str]:
+    """Assignment names: the folders of ``solutions/`` that hold at least one notebook."""
+    solutions = Path(root) / "solutions"
+    return sorted(p.name for p in solutions.iterdir()
+                  if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def notebooks_of(folder: str | Path) -> list[Path]:
+    """The notebooks directly inside an assignment folder, in name order."""
+    return sorted(p for p in Path(folder).glob("*.ipynb") if p.is_file())
+
+
+def make_workspace(dest: str | Path, root: str | Path | None = None) -> Path:
+    """Copy the course's nbgrader set-up (config and solutions/) into ``dest``.
+
+    exercises/ is deliberately *not* copied: generating it afresh in the workspace is how the
+    committed exercises/ is checked.
+    """
+    root = find_course_root(root)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(root / "solutions", dest / "solutions",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return dest
+
+
+def submit_notebook(workspace: str | Path, student: str, assignment: str, notebook) -> Path:
+    """Place one notebook (a path or an ``nbformat`` node) as ``student``'s submission, in
+    nbgrader's ``submitted/STUDENT/ASSIGNMENT/`` layout. Returns the written path."""
+    folder = Path(workspace) / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, (str, Path)):
+        target = folder / Path(notebook).name
+        shutil.copy2(notebook, target)
+        return target
+    name = notebook.metadata.get("mlse_filename")
+    if not name:
+        raise ValueError("An in-memory notebook needs metadata['mlse_filename'] to be submitted.")
+    target = folder / name
+    nb = nbformat.from_dict(notebook)
+    del nb.metadata["mlse_filename"]
+    nbformat.write(nb, target)
+    return target
