@@ -26,6 +26,7 @@ __all__ = [
     "check_type",
     "answer_of",
     "quiz",
+    "Verdict",
     "NOT_ANSWERED",
 ]
 
@@ -118,15 +119,32 @@ def answer_of(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         ) from None
 
 
-def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str = "") -> bool:
-    """A lesson check that never raises: it prints a verdict and returns whether it was right.
+class Verdict:
+    """A quiz's result: true when right. It displays nothing, so a quiz cell shows only its message."""
+
+    def __init__(self, right: bool):
+        self.right = right
+
+    def __bool__(self) -> bool:
+        return self.right
+
+    def __repr__(self) -> str:
+        return f"Verdict(right={self.right})"
+
+    def _ipython_display_(self) -> None:  # the printed message already said it all
+        pass
+
+
+def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str = "") -> Verdict:
+    """A lesson check that never raises: it prints a verdict and returns whether it was right
+    (a :class:`Verdict`, true when right).
 
     ``correct`` may be a value or a predicate (a function taking the answer). Strings are
     compared without case or surrounding spaces, so "ML" and " ml " both count.
     """
     if answer is NOT_ANSWERED:
         print(f"✎ Your turn: {question}\n  Replace the ... with your answer and run the cell again.")
-        return False
+        return Verdict(False)
     if callable(correct):
         right = bool(correct(answer))
     elif isinstance(correct, str) and isinstance(answer, str):
@@ -137,4 +155,4 @@ def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str =
         print(f"✔ Right. {explanation}".rstrip())
     else:
         print(f"✘ Not quite ({_short(answer)}). Hint: {hint}")
-    return right
+    return Verdict(right)

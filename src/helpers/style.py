@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["ROLE_COLORS", "ROLE_LABELS", "PALETTE", "use_course_style"]
+__all__ = ["ROLE_COLORS", "ROLE_LABELS", "PALETTE", "category_colors", "use_course_style"]
 
 ROLE_COLORS = {"ml": "#1f77b4", "se": "#ff7f0e", "both": "#2ca02c"}
 ROLE_LABELS = {"ml": "ML engineer", "se": "Software engineer", "both": "Both"}
 #: Colour-blind-friendly palette (Okabe and Ito) for categories that are not roles.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+
+
+def category_colors(categories) -> dict:
+    """A distinct colour for each category: the palette above, or tab20 when it has too few."""
+    categories = list(categories)
+    if len(categories) <= len(PALETTE):
+        return {cat: PALETTE[i] for i, cat in enumerate(categories)}
+    cmap = mpl.colormaps["tab20"]
+    return {cat: mpl.colors.to_hex(cmap(i % 20)) for i, cat in enumerate(categories)}
 
 
 def use_course_style() -> None:

@@ -9,7 +9,7 @@ from typing import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
-from .style import PALETTE, ROLE_LABELS
+from .style import ROLE_LABELS, category_colors
 
 __all__ = ["to_hours", "plot_day"]
 
@@ -36,9 +36,9 @@ def plot_day(days: Mapping[str, Iterable[Activity]], title: str = "A day in each
     """
     days = {role: list(rows) for role, rows in days.items()}
     categories = sorted({row[3] for rows in days.values() for row in rows})
-    colours = {cat: PALETTE[i % len(PALETTE)] for i, cat in enumerate(categories)}
+    colours = category_colors(categories)
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 1.2 + 1.1 * len(days)))
+        _, ax = plt.subplots(figsize=(10, 1.4 + 0.9 * len(days)), layout="constrained")
     for y, (role, rows) in enumerate(reversed(list(days.items()))):
         for activity, start, end, category in rows:
             left, right = to_hours(start), to_hours(end)
@@ -48,6 +48,6 @@ def plot_day(days: Mapping[str, Iterable[Activity]], title: str = "A day in each
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[c]) for c in categories]
-    ax.legend(handles, categories, ncol=min(len(categories), 5), loc="upper center",
-              bbox_to_anchor=(0.5, -0.35), fontsize=9)
+    ax.legend(handles, categories, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+    ax.set_xticks(range(int(ax.get_xlim()[0]), int(ax.get_xlim()[1]) + 1))
     return ax
