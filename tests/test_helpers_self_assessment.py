@@ -1,0 +1,54 @@
+"""Unit tests for module 5's self-assessment."""
+
+import pytest
+
+from helpers.self_assessment import STATEMENTS, assess, blank_answers, learning_plan
+
+
+def _answers(**values):
+    answers = blank_answers()
+    answers.update({key: 3 for key in answers})
+    answers.update(values)
+    return answers
+
+
+def test_strong_ml_answers_lean_ml_and_say_why():
+    result = assess(_answers(patterns=5, statistics=5, experiments=5, users=1, design=1, done=1))
+    assert result.lean == "ml" and result.ml > result.se
+    assert "machine learning engineer role" in str(result)
+    assert any("patterns in data" in reason for reason in result.reasons)
+
+
+def test_strong_se_answers_lean_se():
+    result = assess(_answers(patterns=1, statistics=1, users=5, design=5, done=5))
+    assert result.lean == "se"
+    assert learning_plan(result)[0].startswith("Redo module 3")
+
+
+def test_equal_answers_lean_both_with_a_mixed_plan():
+    result = assess(_answers())
+    assert result.lean == "both" and result.ml == result.se == 3
+    plan = learning_plan(result)
+    assert len(plan) == 4 and "module 2" in plan[0] and "module 3" in plan[1]
+
+
+def test_shared_statements_count_for_both_roles():
+    low, high = assess(_answers(debugging=1, tradeoffs=1)), assess(_answers(debugging=5, tradeoffs=5))
+    assert high.ml - low.ml == pytest.approx(high.se - low.se) and high.ml > low.ml
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"patterns": None}, "still missing: patterns"),
+    ({"patterns": 6}, "1 to 5"),
+    ({"patterns": "5"}, "1 to 5"),
+    ({"patterns": True}, "1 to 5"),
+    ({"typo": 3}, "Unknown statement keys: typo"),
+])
+def test_bad_answers_get_a_clear_error(change, message):
+    with pytest.raises(ValueError, match=message):
+        assess(_answers(**change))
+
+
+def test_every_statement_points_to_a_role():
+    assert {role for _, _, role in STATEMENTS} == {"ml", "se", "both"}
+    assert len({key for key, _, _ in STATEMENTS}) == len(STATEMENTS)
