@@ -16,6 +16,7 @@ Every graded check prints a one-line confirmation when it passes, so a learner s
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "check_equal",
     "check_close",
     "check_type",
+    "check_raises",
     "answer_of",
     "quiz",
     "Verdict",
@@ -84,7 +86,9 @@ def check_equal(actual: Any, expected: Any, what: str, hint: str | None = None) 
 
 def check_close(actual: Any, expected: float, what: str, tol: float = 1e-6, hint: str | None = None) -> None:
     """Pass if ``actual`` is a number within ``tol`` (absolute or relative) of ``expected``."""
-    check_type(actual, (int, float), what, hint="Return a number, not a string or a list.", quiet=True)
+    if not isinstance(actual, numbers.Real) or isinstance(actual, bool):
+        raise CheckFailed(what, "a number", f"{type(actual).__name__}: {_short(actual)}",
+                          "Return a number (not a string or a list). Did you print it instead of returning it?")
     ok = math.isclose(float(actual), float(expected), rel_tol=tol, abs_tol=tol)
     check(ok, what, f"{expected!r} (give or take {tol:g})", actual, hint)
 
@@ -156,3 +160,27 @@ def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str =
     else:
         print(f"✘ Not quite ({_short(answer)}). Hint: {hint}")
     return Verdict(right)
+
+
+def check_raises(error: type[BaseException], function: Callable[..., Any], *args: Any, what: str,
+                 hint: str | None = None, message_has: str | None = None, **kwargs: Any) -> None:
+    """Pass if ``function(*args, **kwargs)`` raises ``error`` (and its message mentions
+    ``message_has``, if given); explain what happened otherwise.
+
+    Bad input should get a clear error that names what is wrong, so a check of an error can also
+    check its message.
+    """
+    try:
+        answer_of(function, *args, **kwargs)
+    except CheckFailed:
+        raise
+    except error as exc:
+        if message_has is not None and message_has.lower() not in str(exc).lower():
+            raise CheckFailed(what, f"a {error.__name__} whose message mentions {message_has!r}",
+                              f"{type(exc).__name__}: {_short(str(exc))}", hint) from None
+        _passed(what)
+        return
+    except Exception as exc:  # noqa: BLE001 - the wrong kind of error is an answer to explain
+        raise CheckFailed(what, f"a {error.__name__}", f"{type(exc).__name__}: {_short(str(exc))}",
+                          hint) from None
+    raise CheckFailed(what, f"a {error.__name__}", "no error", hint)
