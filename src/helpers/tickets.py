@@ -164,7 +164,7 @@ VAGUE = [
     "Urgent: please look at this as soon as possible.",
     "Same issue as last week, still not solved.",
     "Something is wrong with our account.",
-    "Hello, I have a question.",
+    "I have a question about our plan.",
 ]
 
 OPENINGS = ["", "", "Hi,", "Hello,", "Hi team,", "Good morning,", "Dear support,"]
