@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: The teams a ticket can be routed to.
-TEAMS = ("account", "billing", "shipping", "technical")
+TEAMS = ("technical", "billing", "access", "integrations", "sales")
 #: Priorities, from most to least pressing.
 PRIORITIES = ("urgent", "high", "normal", "low")
 #: A ticket's life: opened, worked on, closed.
