@@ -156,3 +156,27 @@ def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str =
     else:
         print(f"✘ Not quite ({_short(answer)}). Hint: {hint}")
     return Verdict(right)
+
+
+def check_raises(error: type[BaseException], function: Callable[..., Any], *args: Any, what: str,
+                 hint: str | None = None, message_has: str | None = None, **kwargs: Any) -> None:
+    """Pass if ``function(*args, **kwargs)`` raises ``error`` (and its message mentions
+    ``message_has``, if given); explain what happened otherwise.
+
+    Bad input should get a clear error that names what is wrong, so a check of an error can also
+    check its message.
+    """
+    try:
+        answer_of(function, *args, **kwargs)
+    except CheckFailed:
+        raise
+    except error as exc:
+        if message_has is not None and message_has.lower() not in str(exc).lower():
+            raise CheckFailed(what, f"a {error.__name__} whose message mentions {message_has!r}",
+                              f"{type(exc).__name__}: {_short(str(exc))}", hint) from None
+        _passed(what)
+        return
+    except Exception as exc:  # noqa: BLE001 - the wrong kind of error is an answer to explain
+        raise CheckFailed(what, f"a {error.__name__}", f"{type(exc).__name__}: {_short(str(exc))}",
+                          hint) from None
+    raise CheckFailed(what, f"a {error.__name__}", "no error", hint)
