@@ -36,6 +36,9 @@ __all__ = [
     "route_by_keywords",
     "PredictionLog",
     "requests_from",
+    "request_frame",
+    "with_name",
+    "team_probability",
 ]
 
 #: Who made a routing decision.
@@ -155,3 +158,21 @@ def requests_from(tickets: pd.DataFrame) -> Iterable[RoutingRequest]:
     for row in tickets[ROUTING_FEATURES].itertuples(index=False):
         yield RoutingRequest(*row)
 
+
+
+def request_frame(text: str, product: str = "Desk", tier: str = "pro", channel: str = "email") -> pd.DataFrame:
+    """A one-row table for the model, from a ticket's text (and optional fields): handy in tests."""
+    return RoutingRequest(text, product, tier, channel).as_frame()
+
+
+def with_name(text: str, name: str) -> str:
+    """The same ticket, signed by a customer called ``name`` (for invariance tests)."""
+    return f"My name is {name}. {text}"
+
+
+def team_probability(model, frame: pd.DataFrame, team: str) -> float:
+    """The model's probability that the first row of ``frame`` belongs to ``team``."""
+    classes = list(model.classes_)
+    if team not in classes:
+        raise ValueError(f"unknown team {team!r}: the model knows {', '.join(classes)}")
+    return float(model.predict_proba(frame)[0][classes.index(team)])
