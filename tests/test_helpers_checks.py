@@ -31,7 +31,7 @@ def test_ipython_shows_only_the_friendly_message():
 
 def test_check_close_tolerates_rounding_and_rejects_strings():
     check_close(0.1 + 0.2, 0.3, "a sum")
-    with pytest.raises(CheckFailed, match="type int or float"):
+    with pytest.raises(CheckFailed, match="a number"):
         check_close("0.3", 0.3, "a sum")
     with pytest.raises(CheckFailed, match="give or take"):
         check_close(0.31, 0.3, "a sum", tol=1e-3)
@@ -77,3 +77,27 @@ def test_quiz_never_raises_and_reports(answer, right, capsys):
 
 def test_quiz_accepts_a_predicate():
     assert quiz(0.9, lambda x: 0.8 < x < 1, "A number near 0.9?", hint="Between 0.8 and 1.")
+
+
+def test_check_close_accepts_numpy_numbers():
+    import numpy as np
+
+    check_close(np.int64(3), 3, "a numpy integer")
+    check_close(np.float32(0.5), 0.5, "a numpy float")
+
+
+def test_check_raises_explains_each_way_to_go_wrong():
+    from helpers.checks import check_raises
+
+    def strict(x):
+        if x < 0:
+            raise ValueError("x must not be negative")
+        return x
+
+    check_raises(ValueError, strict, -1, what="a negative x", message_has="negative")
+    with pytest.raises(CheckFailed, match="no error"):
+        check_raises(ValueError, strict, 1, what="a positive x")
+    with pytest.raises(CheckFailed, match="mentions 'tier'"):
+        check_raises(ValueError, strict, -1, what="a negative x", message_has="tier")
+    with pytest.raises(CheckFailed, match="TypeError"):
+        check_raises(ValueError, strict, "a", what="a string")

@@ -16,6 +16,7 @@ Every graded check prints a one-line confirmation when it passes, so a learner s
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "check_equal",
     "check_close",
     "check_type",
+    "check_raises",
     "answer_of",
     "quiz",
     "Verdict",
@@ -84,7 +86,9 @@ def check_equal(actual: Any, expected: Any, what: str, hint: str | None = None) 
 
 def check_close(actual: Any, expected: float, what: str, tol: float = 1e-6, hint: str | None = None) -> None:
     """Pass if ``actual`` is a number within ``tol`` (absolute or relative) of ``expected``."""
-    check_type(actual, (int, float), what, hint="Return a number, not a string or a list.", quiet=True)
+    if not isinstance(actual, numbers.Real) or isinstance(actual, bool):
+        raise CheckFailed(what, "a number", f"{type(actual).__name__}: {_short(actual)}",
+                          "Return a number (not a string or a list). Did you print it instead of returning it?")
     ok = math.isclose(float(actual), float(expected), rel_tol=tol, abs_tol=tol)
     check(ok, what, f"{expected!r} (give or take {tol:g})", actual, hint)
 

@@ -6,7 +6,7 @@ half-way through a lesson.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -71,14 +71,18 @@ def check_setup(requirements=REQUIREMENTS, python_version=None) -> SetupReport:
             f"Python {python_version[0]}.{python_version[1]} is too old: the course needs "
             f"{MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer. Install a newer Python from python.org.")
     for module, dist, oldest in requirements:
+        # find_spec locates a package without importing it: importing nbgrader alone takes seconds.
         try:
             installed = metadata.version(dist)
-            importlib.import_module(module)
+            found = importlib.util.find_spec(module) is not None
         except metadata.PackageNotFoundError:
             report.problems.append(f"{dist} is not installed.")
             continue
-        except Exception as exc:  # installed but broken: say so rather than crash the lesson
-            report.problems.append(f"{dist} is installed but fails to import ({type(exc).__name__}: {exc}).")
+        except (ImportError, ValueError) as exc:  # a broken install: say so rather than crash
+            report.problems.append(f"{dist} is installed but cannot be found by Python ({exc}).")
+            continue
+        if not found:
+            report.problems.append(f"{dist} is recorded as installed but Python cannot find {module!r}.")
             continue
         if _version_tuple(installed) < _version_tuple(oldest):
             report.problems.append(f"{dist} {installed} is too old: the course needs {oldest} or newer.")

@@ -17,12 +17,20 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 
 
 def category_colors(categories) -> dict:
-    """A distinct colour for each category: the palette above, or tab20 when it has too few."""
-    categories = list(categories)
-    if len(categories) <= len(PALETTE):
-        return {cat: PALETTE[i] for i, cat in enumerate(categories)}
-    cmap = mpl.colormaps["tab20"]
-    return {cat: mpl.colors.to_hex(cmap(i % 20)) for i, cat in enumerate(categories)}
+    """A distinct colour for each category (a break is always light grey).
+
+    The palette above serves up to eight categories; more get matplotlib's twelve-colour Set3,
+    whose pastels do not clash with the two roles' colours.
+    """
+    categories = [c for c in categories if c != "break"]
+    if len(categories) <= len(PALETTE) - 1:
+        colours = {cat: PALETTE[i] for i, cat in enumerate(categories)}
+    else:
+        set3 = [mpl.colors.to_hex(c) for c in mpl.colormaps["Set3"].colors]
+        set3.remove("#d9d9d9")  # its grey would look like a break
+        colours = {cat: set3[i % len(set3)] for i, cat in enumerate(categories)}
+    colours["break"] = "#dddddd"
+    return colours
 
 
 def use_course_style() -> None:
