@@ -136,9 +136,13 @@ class PredictionLog:
                             (request.product, decision.team, decision.confidence, decision.source,
                              decision.model_version))
 
-    def source_shares(self) -> dict[str, float]:
-        """The share of decisions made by each source (0 for a source never used)."""
-        rows = dict(self.db.execute("SELECT source, COUNT(*) FROM decisions GROUP BY source"))
+    def source_shares(self, product: str | None = None) -> dict[str, float]:
+        """The share of decisions made by each source (0 for a source never used), optionally
+        for one product."""
+        query, args = "SELECT source, COUNT(*) FROM decisions", ()
+        if product is not None:
+            query, args = query + " WHERE product = ?", (product,)
+        rows = dict(self.db.execute(query + " GROUP BY source", args))
         total = sum(rows.values())
         return {source: (rows.get(source, 0) / total if total else 0.0) for source in SOURCES}
 
