@@ -17,7 +17,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE: replace the next line with your answer.\nraise NotImplementedError()",
 }
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE (replace this line with a few sentences)."
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE (replace this line with your answer)."
 
 # Grading: a per-cell time limit generous for a 2-core laptop, and a clean kernel each time.
 c.Execute.timeout = 120

@@ -105,12 +105,8 @@ def check_type(value: Any, types: type | tuple[type, ...], what: str, hint: str 
         _passed(what)
 
 
-def answer_of(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the learner's ``function`` and turn "not written yet" into a friendly message.
-
-    nbgrader's code stub raises ``NotImplementedError``; a learner who runs the test first should
-    be told what to do, not shown a traceback from their own empty cell.
-    """
+def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call the learner's function, turning nbgrader's "not written yet" stub into a message."""
     name = getattr(function, "__name__", "your function")
     try:
         return function(*args, **kwargs)
@@ -120,6 +116,32 @@ def answer_of(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             "your own code in the answer cell",
             "the code stub still raises NotImplementedError",
             "Replace `raise NotImplementedError()` with your answer, run that cell, then this one.",
+        ) from None
+
+
+def _shown_args(args: tuple, kwargs: dict) -> str:
+    shown = [_short(a, 60) for a in args] + [f"{k}={_short(v, 60)}" for k, v in kwargs.items()]
+    return ", ".join(shown)
+
+
+def answer_of(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call the learner's ``function`` and explain, rather than dump, anything that goes wrong.
+
+    nbgrader's code stub raises ``NotImplementedError``: a learner who runs the test first is told
+    what to do. Any other error the function raises becomes a :class:`CheckFailed` that names the
+    call and the error, instead of a traceback into the learner's own cell.
+    """
+    name = getattr(function, "__name__", "your function")
+    try:
+        return _call(function, *args, **kwargs)
+    except CheckFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error is an answer to explain
+        raise CheckFailed(
+            f"{name}({_shown_args(args, kwargs)})",
+            "an answer, not an error",
+            f"{type(exc).__name__}: {str(exc)[:160]}",
+            "Which input did your function not expect? The task says what to do with it.",
         ) from None
 
 
@@ -171,7 +193,7 @@ def check_raises(error: type[BaseException], function: Callable[..., Any], *args
     check its message.
     """
     try:
-        answer_of(function, *args, **kwargs)
+        _call(function, *args, **kwargs)
     except CheckFailed:
         raise
     except error as exc:
