@@ -77,9 +77,12 @@ class RoutingDecision:
 def train_router(tickets: pd.DataFrame, C: float = 3.0, seed: int = 0):
     """Module 2's routing model, fitted on ``tickets`` (text plus product, tier and channel).
 
-    The solver is deterministic given the data and ``seed``, which is what module 4's
-    reproducibility check relies on.
+    Training is deterministic: the same tickets give the same model (the lbfgs solver has no
+    randomness; ``seed`` is passed on for solvers that do). That is what module 4's
+    reproducibility check relies on. BLAS runs on one thread: on a small laptop, several threads
+    fighting over two cores make this fit many times slower, not faster.
     """
+    from threadpoolctl import threadpool_limits
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -94,7 +97,8 @@ def train_router(tickets: pd.DataFrame, C: float = 3.0, seed: int = 0):
         ("features", features),
         ("classifier", LogisticRegression(C=C, max_iter=2000, random_state=seed)),
     ])
-    return model.fit(tickets[ROUTING_FEATURES], tickets["team"])
+    with threadpool_limits(1):
+        return model.fit(tickets[ROUTING_FEATURES], tickets["team"])
 
 
 #: The help desk's old routing rules, kept as the fallback: the first team whose keyword appears.
