@@ -283,8 +283,8 @@ def check_tests_pass(namespace: MutableMapping[str, Any], name: str, reference: 
         raise CheckFailed(
             "your tests", f"every test passes on the correct {name}",
             f"{len(failing)} of {len(results)} fail, first {failing[0].name}",
-            "A test that fails on correct code expects something the specification does not say: "
-            "re-read the specification, and compare with what the function returns.")
+            f"A test that fails on the correct {name} expects something it does not do: print what "
+            f"{name} gives for that input, then fix the test (or choose a clearer input) and re-read the task.")
     print(f"✔ All {len(results)} of your tests pass on the correct {name}. When graded, they are "
           f"also run against versions of {name} with bugs in them: each bug they catch earns points.")
     return results
@@ -335,7 +335,8 @@ def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Calla
     message = f"Your tests caught {caught} of {total} seeded bugs: {score:g} of {points:g} points."
     if caught == 0:
         message += (" They pass on every buggy version, so they check nothing the bugs change: "
-                    "test each rule of the specification, including its edge cases and errors.")
+                    "test each rule of the specification, including its edge cases and errors, and "
+                    f"refer to {name} by that name inside each test (not a copy made outside it).")
     elif caught < total:
         message += " Which rules of the specification do your tests not check yet?"
     print(("✔ " if caught == total else "✎ ") + message)
