@@ -34,8 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # failure screenshots (gitignored)
 
-#: Where Debian's ``chromium`` package puts the browser.
-CHROMIUM = Path("/usr/bin/chromium")
+#: Where Debian's ``chromium`` package puts the browser (MLSE_CHROMIUM names another Chromium or
+#: Chrome, for example on a Mac).
+CHROMIUM = Path(os.environ.get("MLSE_CHROMIUM", "/usr/bin/chromium"))
 #: Without the background-networking flags, Chromium's own calls home are refused on a closed
 #: network and slow everything down; a fresh profile makes every run start from the same state.
 CHROMIUM_ARGS = [
@@ -56,7 +57,8 @@ def browser_missing() -> str | None:
     except ImportError:
         return f"Python's playwright package is not installed. {INSTALL_HINT}"
     if not os.access(CHROMIUM, os.X_OK):
-        return f"Chromium is not installed at {CHROMIUM}. {INSTALL_HINT}"
+        return (f"Chromium is not installed at {CHROMIUM}. {INSTALL_HINT} "
+                "Elsewhere, set MLSE_CHROMIUM to the path of a Chromium or Chrome.")
     return None
 
 
@@ -226,6 +228,8 @@ def _indent(text: str) -> str:
 # --- JupyterLab moves -------------------------------------------------------------------------
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the current tab
+#: JupyterLab renders both errors and stderr with this MIME type.
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 
 
 def open_notebook(page, server: LabServer, path: str, workspace: str, timeout: float = 90_000) -> None:
@@ -241,7 +245,20 @@ def open_notebook(page, server: LabServer, path: str, workspace: str, timeout: f
 
 
 def wait_kernel_idle(page, timeout: float = 90_000) -> None:
-    page.locator(f'{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=timeout)
+    """Wait until the notebook's kernel is connected and idle.
+
+    The toolbar's execution indicator alone is not enough: it says "idle" before any kernel is
+    attached, and a Run All clicked then opens a "Select Kernel" dialog instead of running. The
+    status bar says "No Kernel | Initializing" until the kernel is really there.
+    """
+    page.wait_for_function(
+        """(selector) => {
+            const indicator = document.querySelector(selector + ' .jp-Notebook-ExecutionIndicator');
+            const kernel = [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+                .map(e => e.textContent.trim()).find(t => t.includes(' | '));
+            return indicator !== null && indicator.dataset.status === 'idle' && kernel !== undefined
+                && !kernel.startsWith('No Kernel') && kernel.endsWith('| Idle');
+        }""", arg=NOTEBOOK, timeout=timeout)
 
 
 def choose_from_menu(page, menu: str, item: str) -> None:
@@ -256,22 +273,32 @@ def code_cell(page, containing: str):
         has=page.locator(".cm-content", has_text=containing))
 
 
-def wait_all_cells_ran(page, timeout: float) -> None:
-    """Wait until every code cell shows an execution count (not ``[ ]`` or ``[*]``) and the
-    kernel is idle again."""
+def wait_run_all_finished(page, timeout: float) -> None:
+    """Wait until Run All is over: no cell is running or queued (``[*]``), the kernel is idle, and
+    either every code cell shows an execution count or a cell failed (which stops Run All)."""
     page.wait_for_function(
-        """(selector) => {
-            const prompts = [...document.querySelectorAll(selector + ' .jp-CodeCell .jp-InputPrompt')];
-            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
-        }""", arg=NOTEBOOK, timeout=timeout)
+        """([selector, stderr]) => {
+            const prompts = [...document.querySelectorAll(selector + ' .jp-CodeCell .jp-InputPrompt')]
+                .map(p => p.textContent.trim());
+            if (prompts.length === 0 || prompts.some(p => p.includes('*'))) return false;
+            return prompts.every(p => /^\\[\\d+\\]:$/.test(p))
+                || document.querySelector(selector + ' ' + stderr) !== null;
+        }""", arg=[NOTEBOOK, STDERR], timeout=timeout)
     wait_kernel_idle(page, timeout)
+
+
+def cells_not_run(page) -> list[str]:
+    """The first line of every code cell that shows no execution count."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector + ' .jp-CodeCell')]
+            .filter(c => !/^\\[\\d+\\]:$/.test(c.querySelector('.jp-InputPrompt').textContent.trim()))
+            .map(c => (c.querySelector('.cm-line') || {}).textContent || '')""", NOTEBOOK)
 
 
 def error_outputs(page) -> list[str]:
     """The text of every error or stderr output in the open notebook (JupyterLab renders both
     with the stderr MIME type)."""
-    return page.locator(
-        f'{NOTEBOOK} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_text_contents()
+    return page.locator(f"{NOTEBOOK} {STDERR}").all_text_contents()
 
 
 def notebook_summary(page) -> str:
@@ -281,12 +308,22 @@ def notebook_summary(page) -> str:
         """(selector) => [...document.querySelectorAll(selector + ' .jp-CodeCell')].map(cell => {
             const prompt = (cell.querySelector('.jp-InputPrompt') || {}).textContent || '';
             const line = (cell.querySelector('.cm-line') || {}).textContent || '';
-            const out = [...cell.querySelectorAll('.jp-OutputArea-output')]
-                .map(o => o.textContent.trim()).join(' | ').replace(/\\s+/g, ' ');
-            return `${prompt.trim() || '[?]'} ${line.slice(0, 70)}\\n      -> ${out.slice(0, 200) || '(no output)'}`;
+            const out = [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => {
+                const text = o.textContent.replace(/\\s+/g, ' ').trim();  // an error ends with its message
+                return o.dataset.mimeType === 'application/vnd.jupyter.stderr' ? '...' + text.slice(-160) : text.slice(0, 160);
+            }).join(' | ');
+            return `${prompt.trim() || '[?]'} ${line.slice(0, 70)}\\n      -> ${out || '(no output)'}`;
         }).join('\\n')""", NOTEBOOK)
 
 
 def scroll_to_top(locator) -> None:
-    """Scroll so that ``locator``'s element is at the top of its scrolling area."""
-    locator.evaluate("element => element.scrollIntoView({block: 'start'})")
+    """Scroll so that ``locator``'s element is at the top of its scrolling area, and wait until
+    the browser has painted there (JupyterLab skips painting cells out of view until then)."""
+    locator.evaluate("""element => new Promise(done => {
+        element.scrollIntoView({block: 'start'});
+        requestAnimationFrame(() => requestAnimationFrame(() => done()));
+    })""")
+    locator.page.wait_for_function(
+        """(element) => { const r = element.getBoundingClientRect();
+                         return r.height > 0 && r.top >= 0 && r.top < window.innerHeight; }""",
+        arg=locator.element_handle(), timeout=10_000)

@@ -25,8 +25,8 @@ import pytest
 from conftest import ASSIGNMENTS
 from jupyterlab_browser import (
     NOTEBOOK, ROOT, LabServer, Steps, browser_missing, code_cell, copy_course, error_outputs,
-    choose_from_menu, launch_chromium, notebook_summary, open_notebook, scroll_to_top,
-    wait_all_cells_ran, wait_kernel_idle,
+    cells_not_run, choose_from_menu, launch_chromium, notebook_summary, open_notebook,
+    scroll_to_top, wait_kernel_idle, wait_run_all_finished,
 )
 
 LESSON = "course/00_start_here.ipynb"
@@ -97,22 +97,26 @@ def test_learner_runs_the_start_here_lesson_without_errors(lab, page):
             "(s) => document.querySelectorAll(s + ' .jp-OutputArea-output').length === 0",
             arg=NOTEBOOK, timeout=30_000)
 
-    with steps.step("Run > Run All Cells, and wait until every code cell has run", notebook_text):
+    with steps.step("Run > Run All Cells, and wait until Run All is over", notebook_text):
         choose_from_menu(page, "Run", "Run All Cells")
-        wait_all_cells_ran(page, timeout=120_000)
+        wait_run_all_finished(page, timeout=120_000)
 
     with steps.step("see no error in any output", lambda: "\n---\n".join(error_outputs(page))):
         errors = error_outputs(page)
         assert not errors, f"{len(errors)} cell(s) printed an error or a warning"
 
+    with steps.step("see that every code cell ran", notebook_text):
+        not_run = cells_not_run(page)
+        assert not not_run, f"{len(not_run)} code cell(s) did not run, from: {not_run[0]!r}"
+
     setup_output = code_cell(page, "check_setup").locator(".jp-OutputArea-output")
     with steps.step("see the set-up check say the set-up is ready", setup_output.all_text_contents):
         assert "✔ Your set-up is ready" in " ".join(setup_output.all_text_contents())
 
-    figure = page.locator(f"{NOTEBOOK} .jp-RenderedImage img").first
+    figure_cell = page.locator(f"{NOTEBOOK} .jp-CodeCell").filter(has=page.locator(".jp-RenderedImage img"))
     with steps.step("see the lesson's figure drawn", notebook_text):
-        figure.wait_for(state="attached", timeout=10_000)
-        figure.scroll_into_view_if_needed()
+        figure_cell.first.locator(".jp-RenderedImage img").wait_for(state="attached", timeout=10_000)
+        scroll_to_top(figure_cell.first)
         _doc_shot(page, "lesson.png")
 
 
