@@ -242,7 +242,9 @@ def merge_into_gradebook(gb, private_db_url: str, assignment: str, student: str)
     """
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(private_db_url) as private:
+    with Gradebook(private_db_url) as private, warnings.catch_warnings():
+        # nbgrader's own add_submission makes SQLAlchemy warn about autoflush; it is harmless
+        warnings.simplefilter("ignore")
         try:
             student_row = private.find_student(student)
         except MissingEntry:

@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 
 from .feedback import RedactHiddenOutputs
-from .gradebook import cell_scores, db_url_for
-from .nbgrader_cli import NbgraderError, run_nbgrader
+from .gradebook import cell_scores
+from .grading import GradeJob, grade_in_workspace
 from .report import part_of_cells
 from .workspace import find_course_root, list_assignments, make_workspace, submit_notebook
 
@@ -70,16 +70,18 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         raise FileNotFoundError(f"No notebook at {notebook}.")
     assignment = assignment_of(root, notebook)
     tmp = Path(tempfile.mkdtemp(prefix="mlse-check-"))
+    result = None
     try:
         ws = make_workspace(tmp / "course", root)
-        run_nbgrader(["generate_assignment", assignment, "--force"], cwd=ws)
+        _generate(ws, assignment)
         submit_notebook(ws, STUDENT, assignment, notebook)
-        try:
-            run_nbgrader(["autograde", assignment, "--student", STUDENT, "--force"], cwd=ws)
-        except NbgraderError as exc:
+        # the instructor's grading unit, in-process: same nbgrader Autograde, same isolation
+        result = grade_in_workspace(GradeJob(str(ws), assignment, STUDENT, str(ws / "gradebook.db")))
+        graded_path = Path(result.workspace) / "autograded" / STUDENT / assignment / notebook.name
+        if not result.success or not graded_path.is_file():
             raise RuntimeError(f"{notebook.name} could not be graded at all (is it a valid notebook, "
-                               f"saved from Jupyter?). nbgrader said:\n{str(exc)[-1500:]}") from None
-        graded = nbformat.read(ws / "autograded" / STUDENT / assignment / notebook.name, as_version=4)
+                               f"saved from Jupyter?). nbgrader said:\n{result.log[-1500:]}")
+        graded = nbformat.read(graded_path, as_version=4)
         redact = RedactHiddenOutputs()
         cells = {}
         for i, cell in enumerate(graded.cells):
@@ -88,7 +90,7 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
                 cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
         parts_of = part_of_cells(root / "solutions" / assignment / notebook.name)
         results: dict[str, PartResult] = {}
-        for s in cell_scores(db_url_for(ws), assignment):
+        for s in cell_scores(f"sqlite:///{result.workspace}/gradebook.db", assignment):
             part = parts_of.get(s.cell, s.cell)
             r = results.setdefault(part, PartResult(part, 0.0, 0.0, s.auto, []))
             r.max_score += s.max_score
@@ -105,6 +107,24 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         return sorted(results.values(), key=lambda r: order.index(r.part) if r.part in order else 99)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if result is not None and result.workspace:
+            shutil.rmtree(result.workspace, ignore_errors=True)
+
+
+def _generate(ws: Path, assignment: str) -> None:
+    """nbgrader generate_assignment, in-process (a learner should not wait for two interpreters
+    to start): it records the assignment, with its hidden tests, in the throwaway gradebook."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    from .grading import _load_course_config
+
+    config = _load_course_config(ws, {})
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    app = GenerateAssignment(coursedir=coursedir, config=config)
+    app.force = True
+    app.start()
 
 
 def check_notebooks(paths: list[str], console=None) -> int:
