@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 import traceback
@@ -316,15 +317,27 @@ def _default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_jobs(jobs: list[GradeJob], workers: int, on_result: Callable[[WorkerResult], None]) -> None:
+def _pool_context():
+    """How worker processes start. On Linux, ``fork``: the workers inherit the parent's imports
+    (nbgrader, nbclient), so the pool costs nothing to start. The pool is created before the
+    parent opens the class gradebook or starts the progress bar, so no open database connection
+    or running thread is forked. Elsewhere, ``spawn`` (fork is unsafe on macOS)."""
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def _run_jobs(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
+              on_result: Callable[[WorkerResult], None]) -> None:
     """Run ``jobs`` on a pool of ``workers`` processes, handing each result to ``on_result`` as it
-    arrives. If a worker process dies (the pool breaks), the jobs it took down are retried one at a
-    time, each in a fresh process, so a submission that kills its worker twice is reported as
-    failed and the batch goes on."""
-    ctx = multiprocessing.get_context("spawn")  # no inherited threads or kernel sockets
+    arrives (``on_start`` runs once every worker exists). If a worker process dies (the pool
+    breaks), the jobs it took down are retried one at a time, each in a fresh process, so a
+    submission that kills its worker twice is reported as failed and the batch goes on."""
+    import nbclient  # noqa: F401  (imported once here, inherited by forked workers)
+    import nbgrader.converters  # noqa: F401
+
     retry: list[GradeJob] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context()) as pool:
         futures: dict[Future, GradeJob] = {pool.submit(grade_in_workspace, j): j for j in jobs}
+        on_start()
         for fut in as_completed(futures):
             try:
                 result = fut.result()
@@ -333,7 +346,7 @@ def _run_jobs(jobs: list[GradeJob], workers: int, on_result: Callable[[WorkerRes
                 continue
             on_result(result)
     for job in retry:
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
             try:
                 result = pool.submit(grade_in_workspace, job).result()
             except BrokenProcessPool:
@@ -359,7 +372,10 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     root = Path(root).resolve()
     if not (root / "solutions" / assignment).is_dir():
         raise GradingError(f"No assignment {assignment!r} in {root / 'solutions'}.")
-    db_path = root / "gradebook.db"
+    wanted = list(students) if students is not None else submissions_of(root, assignment)
+    outcomes: list[Outcome] = []
+    skipped: list[Outcome] = []
+    to_grade: list[str] = []
     with Gradebook(db_url_for(root)) as gb:
         try:
             gb.find_assignment(assignment)
@@ -368,52 +384,62 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
                 f"Assignment {assignment!r} is not in the gradebook yet: run `mlse release "
                 f"{assignment}` first (it runs nbgrader generate_assignment).") from None
         graded = {s.student.id for s in gb.assignment_submissions(assignment)}
-    wanted = list(students) if students is not None else submissions_of(root, assignment)
-    outcomes: list[Outcome] = []
-    jobs: list[GradeJob] = []
-    tmp = Path(tempfile.mkdtemp(prefix="mlse-grade-run-"))
-    try:
-        snapshot = snapshot_gradebook(db_path, tmp / "gradebook-snapshot.db")
         for student in wanted:
             if force or needs_grading(root, assignment, student, graded):
-                jobs.append(GradeJob(str(root), assignment, student, str(snapshot),
-                                     dict(extra_config or {})))
+                to_grade.append(student)
             else:
-                with Gradebook(db_url_for(root)) as gb:
-                    score, max_score = _score(gb, assignment, student)
-                outcome = Outcome(student, assignment, "skipped", score, max_score,
-                                  message="already graded (use --force to regrade)")
-                outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-        if jobs:
-            with Gradebook(db_url_for(root)) as gb:
-                def on_result(result: WorkerResult) -> None:
-                    job = result.job
-                    try:
-                        if result.workspace:
-                            merge_into_gradebook(gb, f"sqlite:///{result.workspace}/gradebook.db",
-                                                 job.assignment, job.student)
-                            _copy_autograded(result)
-                    except Exception:  # noqa: BLE001
-                        gb.db.rollback()
-                        result.success = False
-                        result.error += "\nmerging into the class gradebook failed:\n" + \
-                            traceback.format_exc()
-                    finally:
-                        if result.workspace:
-                            shutil.rmtree(result.workspace, ignore_errors=True)
-                    score, max_score = _score(gb, job.assignment, job.student)
-                    outcome = Outcome(job.student, job.assignment,
-                                      "graded" if result.success else "failed", score, max_score,
-                                      result.seconds,
-                                      "" if result.success else _first_error_line(result))
-                    outcomes.append(outcome)
-                    if progress:
-                        progress(outcome)
+                score, max_score = _score(gb, assignment, student)
+                skipped.append(Outcome(student, assignment, "skipped", score, max_score,
+                                       message="already graded (use --force to regrade)"))
 
-                _run_jobs(jobs, workers or _default_workers(), on_result)
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+
+    def report_skipped() -> None:
+        for outcome in skipped:
+            report(outcome)
+
+    if not to_grade:
+        report_skipped()
+        return sorted(outcomes, key=lambda o: o.student)
+
+    tmp = Path(tempfile.mkdtemp(prefix="mlse-grade-run-"))
+    gb = None
+    try:
+        snapshot = snapshot_gradebook(root / "gradebook.db", tmp / "gradebook-snapshot.db")
+        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}))
+                for student in to_grade]
+
+        def on_start() -> None:  # every worker exists: now open the gradebook, start reporting
+            nonlocal gb
+            gb = Gradebook(db_url_for(root))
+            report_skipped()
+
+        def on_result(result: WorkerResult) -> None:
+            job = result.job
+            try:
+                if result.workspace:
+                    merge_into_gradebook(gb, f"sqlite:///{result.workspace}/gradebook.db",
+                                         job.assignment, job.student)
+                    _copy_autograded(result)
+            except Exception:  # noqa: BLE001
+                gb.db.rollback()
+                result.success = False
+                result.error += "\nmerging into the class gradebook failed:\n" + traceback.format_exc()
+            finally:
+                if result.workspace:
+                    shutil.rmtree(result.workspace, ignore_errors=True)
+            score, max_score = _score(gb, job.assignment, job.student)
+            report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
+                           score, max_score, result.seconds,
+                           "" if result.success else _first_error_line(result)))
+
+        _run_jobs(jobs, workers or _default_workers(), on_start, on_result)
     finally:
+        if gb is not None:
+            gb.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return sorted(outcomes, key=lambda o: o.student)
 
@@ -434,16 +460,23 @@ def grade_with_progress(root: str | Path, assignment: str, *, workers: int | Non
     total = len(submissions_of(root, assignment))
     workers = workers or _default_workers()
     console.print(f"Grading {total} submission(s) of [bold]{assignment}[/] with {workers} worker(s)")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                  console=console, transient=False) as bar:
-        task = bar.add_task(assignment, total=total)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                   console=console, transient=False)
+    task = bar.add_task(assignment, total=total)
 
-        def advance(o: Outcome) -> None:
-            bar.update(task, advance=1, description=f"{assignment} [dim]{o.student}: {o.status}[/]")
+    def advance(o: Outcome) -> None:
+        # started at the first result, after the worker processes were forked: no refresh
+        # thread exists when they fork
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, advance=1, description=f"{assignment} [dim]{o.student}: {o.status}[/]")
 
+    try:
         outcomes = grade_assignment(root, assignment, workers=workers, force=force,
                                     extra_config=extra_config, progress=advance)
+    finally:
+        bar.stop()
     console.print(summary_table(outcomes, assignment))
     return outcomes
 
