@@ -34,6 +34,7 @@ import io
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -289,15 +290,32 @@ def _copy_autograded(result: WorkerResult) -> None:
         shutil.copytree(src, dest)
 
 
+_EXCEPTION_LINE = re.compile(r"^(?:\[\w+\] )?([A-Za-z_][\w.]*(?:Error|Exception|Kernel|Interrupt|Exit)\b.*)$")
+
+
 def _first_error_line(result: WorkerResult) -> str:
-    """A one-line reason for a failed submission, taken from nbgrader's log or the traceback."""
-    lines = [l for l in (result.log + "\n" + result.error).splitlines() if l.strip()]
-    for marker in ("CellTimeoutError", "DeadKernelError", "NotJSONError", "No notebooks",
-                   "Error", "error"):
-        for line in lines:
-            if marker in line and not line.startswith("Traceback"):
-                return line.strip()[:160]
-    return (lines[-1].strip()[:160] if lines else "nbgrader failed without a message")
+    """A one-line reason for a failed submission: the exception that ended the last traceback in
+    nbgrader's log (for example ``NoSuchKernel: No such kernel named ...`` or
+    ``CellTimeoutError: ...``), else the last error nbgrader logged."""
+    def last_exception(text: str) -> str | None:
+        in_traceback, found = False, None
+        for line in text.splitlines():
+            if "Traceback (most recent call last)" in line:
+                in_traceback = True
+            elif in_traceback and line.strip() and not line.startswith(" "):
+                m = _EXCEPTION_LINE.match(line.rstrip())
+                if m and "Please see the" not in line:  # nbgrader's closing summary says nothing
+                    found = m.group(1)
+                    in_traceback = False
+        return found
+
+    # the student's problem is in nbgrader's log; result.error only says that nbgrader gave up
+    found = last_exception(result.log) or last_exception(result.error)
+    if found:
+        return found[:200]
+    lines = [l.rstrip() for l in (result.log + "\n" + result.error).splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("[ERROR]")]
+    return (errors[-1] if errors else lines[-1] if lines else "nbgrader failed without a message")[:200]
 
 
 def _score(gb, assignment: str, student: str) -> tuple[float | None, float | None]:
