@@ -27,7 +27,13 @@ def _assignments(root, name: str | None) -> list[str]:
 def cmd_release(args) -> int:
     """Regenerate exercises/ from solutions/ with `nbgrader generate_assignment`."""
     root = find_course_root()
-    for name in _assignments(root, args.assignment):
+    names = [args.assignment] if args.assignment else list_assignments(root)
+    unknown = sorted(set(names) - set(list_assignments(root)))
+    if unknown:
+        print(f"No such assignment in solutions/: {', '.join(unknown)}. "
+              f"Known: {', '.join(list_assignments(root))}", file=sys.stderr)
+        return 2
+    for name in names:
         run_nbgrader(["generate_assignment", name, "--force"], cwd=root)
         print(f"released exercises/{name}/ from solutions/{name}/")
     return 0
