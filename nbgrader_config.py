@@ -23,9 +23,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE (replace this line with your answ
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
-# Feedback sent to learners must not reveal hidden tests: strip the hidden regions from it.
+# Feedback sent to learners must not reveal hidden tests: strip the hidden regions from it, and
+# first redact their outputs (a traceback quotes the hidden source; see src/mlse/feedback.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "mlse.feedback.RedactHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -1,7 +1,8 @@
 """The instructor's command line, ``mlse``: run it from the course folder.
 
-Each subcommand is a thin layer over nbgrader's own commands and gradebook; see
-``mlse --help``. Learners never need it (their notebooks import :mod:`helpers`).
+Each subcommand is a thin layer over nbgrader's own API and gradebook, kept in its own module
+(grading, collect, feedback, export, report, demo, selfcheck); see ``mlse --help``. Learners only
+need ``mlse check`` (their notebooks import :mod:`helpers`).
 """
 
 from __future__ import annotations
@@ -9,8 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .nbgrader_cli import NbgraderError, run_nbgrader
+from .nbgrader_cli import NbgraderError, environment_with_bin, run_nbgrader
 from .workspace import find_course_root, list_assignments
+
+
+def _assignments(root, name: str | None) -> list[str]:
+    """``[name]`` if it is an assignment of solutions/, every assignment if None; else an error."""
+    known = list_assignments(root)
+    if name is None:
+        return known
+    if name not in known:
+        raise FileNotFoundError(f"No such assignment in solutions/: {name}. Known: {', '.join(known)}")
+    return [name]
 
 
 def cmd_release(args) -> int:
@@ -28,20 +39,129 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> int:
+    from .collect import collect_zip, print_collect_report
+
+    root = find_course_root()
+    (assignment,) = _assignments(root, args.assignment)
+    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown)
+    print_collect_report(report)
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grading import grade_with_progress
+
+    root = find_course_root()
+    failed = 0
+    for assignment in _assignments(root, args.assignment):
+        outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force)
+        failed += sum(o.status == "failed" for o in outcomes)
+    return 1 if failed else 0
+
+
+def cmd_feedback(args) -> int:
+    from .feedback import feedback_with_report
+
+    root = find_course_root()
+    problems = 0
+    for assignment in _assignments(root, args.assignment):
+        problems += feedback_with_report(root, assignment)
+    return 1 if problems else 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_grades
+
+    root = find_course_root()
+    path, rows = export_grades(root, args.output)
+    print(f"wrote {path}: {rows} student(s), one column per assignment")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    root = find_course_root()
+    for assignment in _assignments(root, args.assignment):
+        page = write_report(root, assignment, root / args.output)
+        print(f"wrote {page}")
+    return 0
+
+
+def cmd_demo_class(args) -> int:
+    from .demo import make_demo_class
+
+    root = find_course_root()
+    students = make_demo_class(root, args.n, seed=args.seed)
+    profiles = {}
+    for s in students:
+        profiles[s.profile] = profiles.get(s.profile, 0) + 1
+    mix = ", ".join(f"{n} {p}" for p, n in sorted(profiles.items()))
+    print(f"wrote {len(students)} demo students' submissions of {', '.join(list_assignments(root))} "
+          f"into submitted/ ({mix})")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .selfcheck import check_notebooks
+
+    return check_notebooks(args.notebooks)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    release = sub.add_parser("release", help="regenerate exercises/ from solutions/")
-    release.add_argument("assignment", nargs="?", help="one assignment (default: all)")
-    release.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("release", help="regenerate exercises/ from solutions/")
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("collect", help="unpack an LMS download (Canvas or Moodle zip) into submitted/")
+    p.add_argument("assignment")
+    p.add_argument("zip", help="the zip file the LMS gave you")
+    p.add_argument("--add-unknown", action="store_true",
+                   help="add students not yet in the gradebook, named from the LMS file names")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("grade", help="autograde every submission in parallel")
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="grades as CSV for an LMS: a row per student, a column per assignment")
+    p.add_argument("--output", "-o", default="grades.csv", help="CSV file to write (default: grades.csv)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="item analysis: score distribution, pass rates, tests failed most")
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.add_argument("--output", "-o", default="reports", help="folder for the report (default: reports/)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("demo-class", help="N simulated students with a submission of every assignment")
+    p.add_argument("n", type=int, help="number of students")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo_class)
+
+    p = sub.add_parser("check", help="for learners: grade your own notebook(s), touching no class gradebook")
+    p.add_argument("notebooks", nargs="*", help="notebook(s) to check (default: every exercise)")
+    p.set_defaults(func=cmd_check)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    os.environ["PATH"] = environment_with_bin()["PATH"]  # nbgrader runs `alembic` by name
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NbgraderError, FileNotFoundError) as exc:
+    except (NbgraderError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"mlse {args.command}: {exc}", file=sys.stderr)
         return 1
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-__all__ = ["CellScore", "cell_scores", "db_url_for"]
+__all__ = ["CellScore", "cell_scores", "db_url_for", "gradebook_rows"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,27 @@ def cell_scores(db_url: str, assignment: str) -> list[CellScore]:
                         auto=grade.name not in answers,
                     ))
     return sorted(rows, key=lambda r: (r.student, r.notebook, r.cell))
+
+
+def gradebook_rows(db_url: str) -> list[tuple]:
+    """Every value that grading writes into a gradebook, one tuple per grade or comment cell,
+    keyed by names rather than database ids, sorted: two gradebooks with equal rows hold the same
+    grades, cell for cell (used to show that parallel grading equals sequential nbgrader)."""
+    rows = []
+    with Gradebook(db_url) as gb:
+        for student in gb.students:
+            rows.append(("student", student.id, student.first_name, student.last_name,
+                         student.email, student.lms_user_id))
+        for assignment in gb.assignments:
+            for sub in gb.assignment_submissions(assignment.name):
+                key = (assignment.name, sub.student.id)
+                rows.append(("submission", *key, str(sub.timestamp), str(sub.extension)))
+                for nb in sub.notebooks:
+                    rows.append(("notebook", *key, nb.name, nb.flagged, nb.late_submission_penalty))
+                    for g in nb.grades:
+                        rows.append(("grade", *key, nb.name, g.name, g.auto_score, g.manual_score,
+                                     g.extra_credit, g.needs_manual_grade))
+                    for c in nb.comments:
+                        rows.append(("comment", *key, nb.name, c.name, c.auto_comment,
+                                     c.manual_comment))
+    return sorted(rows, key=repr)

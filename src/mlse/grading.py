@@ -1,0 +1,516 @@
+"""Autograde a whole class in parallel, with the same gradebook that sequential nbgrader writes.
+
+nbgrader's ``autograde`` grades one submission after another (nbgrader issue #174) in one process
+that reads and writes one SQLite gradebook. Running several ``nbgrader autograde`` processes on the
+same gradebook would race on that file (SQLite allows one writer at a time, and nbgrader does not
+retry a locked database). So :func:`grade_assignment` splits the work in two:
+
+* **Workers grade in private workspaces.** Each submission is graded by nbgrader's own
+  :class:`~nbgrader.converters.Autograde`, unchanged, inside a throwaway course folder of its own:
+  the course's ``nbgrader_config.py``, the assignment's ``solutions/`` folder, the student's
+  ``submitted/`` folder, and a *copy* of the class gradebook taken when the run started. Nothing a
+  worker does can touch another worker's files or the class gradebook.
+* **One process writes the class gradebook.** When a worker finishes, the parent copies that
+  student's rows for that assignment (the submission, its notebooks, every grade and comment, the
+  student record) from the private gradebook into the class gradebook, and the private
+  ``autograded/`` folder into the class's ``autograded/``. Only the parent ever writes the class
+  gradebook, so there is nothing to race on.
+
+Why the result equals sequential ``nbgrader autograde``: grading student S's submission of
+assignment A reads only the assignment's definition and S's own rows and files, and writes only
+S's rows for A. Every worker starts from a gradebook identical to the class gradebook in both, runs
+the same nbgrader code, and its rows for (S, A) are copied over verbatim. ``docs/grading.md``
+explains it at length; ``tests/test_mlse_grading.py`` checks it cell by cell.
+
+**Sandbox hook.** :func:`grade_in_workspace` is the one place where a submission's code is run.
+Its :class:`GradeJob` carries ``extra_config``, nbgrader/traitlets configuration merged over the
+course's own (for example ``{"Execute": {"kernel_name": "sandboxed-python3"}}`` or a kernel
+manager class), so issue 7's sandbox can take over kernel execution without changing this module.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+__all__ = [
+    "GradeJob",
+    "WorkerResult",
+    "Outcome",
+    "submissions_of",
+    "needs_grading",
+    "grade_in_workspace",
+    "merge_into_gradebook",
+    "grade_assignment",
+    "GradingError",
+]
+
+_IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+
+
+class GradingError(RuntimeError):
+    """Grading cannot start at all (for example, the assignment is not in the gradebook)."""
+
+
+@dataclass(frozen=True)
+class GradeJob:
+    """Everything a worker needs to grade one student's submission of one assignment."""
+
+    course_root: str
+    assignment: str
+    student: str
+    gradebook_snapshot: str  # a consistent copy of the class gradebook, read-only for workers
+    extra_config: dict = field(default_factory=dict)  # the sandbox hook: merged over nbgrader_config.py
+
+
+@dataclass
+class WorkerResult:
+    """What a worker hands back: where its private workspace is, and how nbgrader's run went."""
+
+    job: GradeJob
+    workspace: str
+    success: bool
+    log: str
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Outcome:
+    """One line of the summary table."""
+
+    student: str
+    assignment: str
+    status: str  # "graded", "skipped" (already graded) or "failed"
+    score: float | None = None
+    max_score: float | None = None
+    seconds: float = 0.0
+    message: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# What to grade
+
+
+def submissions_of(root: str | Path, assignment: str) -> list[str]:
+    """Students with a submission of ``assignment`` in ``submitted/STUDENT/ASSIGNMENT/``."""
+    submitted = Path(root) / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+
+def _timestamp(folder: Path):
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if not path.is_file() or not path.read_text().strip():
+        return None
+    try:
+        return parse_utc(path.read_text().strip())
+    except ValueError:
+        return None
+
+
+def needs_grading(root: str | Path, assignment: str, student: str, graded: set[str]) -> bool:
+    """nbgrader's own rule for skipping a submission without ``--force``.
+
+    A submission is skipped when ``autograded/STUDENT/ASSIGNMENT/`` holds every submitted notebook
+    and the submission is not newer than what was graded (its ``timestamp.txt``). We also regrade
+    when the gradebook has no record of it (``graded``: students with a submission there).
+    """
+    root = Path(root)
+    src = root / "submitted" / student / assignment
+    dest = root / "autograded" / student / assignment
+    if student not in graded or not dest.is_dir():
+        return True
+    if any(not (dest / nb.name).exists() for nb in src.glob("*.ipynb")):
+        return True
+    new, old = _timestamp(src), _timestamp(dest)
+    return bool(new and old and new > old)
+
+
+# --------------------------------------------------------------------------------------------
+# The worker: one submission, in a private workspace
+
+
+def _load_course_config(workspace: Path, extra: dict):
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(workspace)).load_config()
+    config.merge(Config(extra))
+    config.CourseDirectory.root = str(workspace)
+    return config
+
+
+def _private_workspace(job: GradeJob) -> Path:
+    """A throwaway course folder holding exactly what grading (job.student, job.assignment) reads."""
+    root = Path(job.course_root)
+    ws = Path(tempfile.mkdtemp(prefix=f"mlse-grade-{job.assignment}-{job.student}-"))
+    shutil.copy2(root / "nbgrader_config.py", ws / "nbgrader_config.py")
+    shutil.copytree(root / "solutions" / job.assignment, ws / "solutions" / job.assignment,
+                    ignore=_IGNORE)
+    shutil.copytree(root / "submitted" / job.student / job.assignment,
+                    ws / "submitted" / job.student / job.assignment, ignore=_IGNORE)
+    shutil.copyfile(job.gradebook_snapshot, ws / "gradebook.db")
+    return ws
+
+
+def grade_in_workspace(job: GradeJob) -> WorkerResult:
+    """Grade one submission with nbgrader's Autograde, unchanged, in a private workspace.
+
+    This is the single place where student code runs (in the kernel that nbgrader's Execute
+    preprocessor starts), and so the place where a sandbox plugs in, through ``job.extra_config``.
+    It never raises: a failure comes back as ``success=False`` with nbgrader's log.
+    """
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    start = time.perf_counter()
+    buffer = io.StringIO()
+    logger = logging.getLogger(f"mlse.grade.{job.assignment}.{job.student}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    workspace = ""
+    saved_stderr = os.dup(2)
+    try:
+        ws = _private_workspace(job)
+        workspace = str(ws)
+        # The kernel nbgrader starts inherits this process's stderr: keep its chatter (and
+        # SQLAlchemy's warnings from inside nbgrader) out of the instructor's progress bar.
+        with open(ws / "worker-stderr.log", "wb") as err:
+            os.dup2(err.fileno(), 2)
+        warnings.simplefilter("ignore")
+        config = _load_course_config(ws, job.extra_config)
+        coursedir = CourseDirectory(config=config, log=logger)
+        coursedir.assignment_id = job.assignment
+        coursedir.student_id = job.student
+        app = Autograde(coursedir=coursedir, config=config, log=logger)
+        app.force = True  # the parent decided already that this submission needs grading
+        app.create_student = True
+        app.start()
+        success, error = True, ""
+    except BaseException:  # noqa: BLE001  (one submission must never stop the batch)
+        success, error = False, traceback.format_exc()
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        logger.removeHandler(handler)
+    return WorkerResult(job, workspace, success, buffer.getvalue(), error,
+                        time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------------------------
+# The parent: the only writer of the class gradebook
+
+
+def snapshot_gradebook(db_path: Path, dest: Path) -> Path:
+    """A consistent copy of the class gradebook (SQLite's online backup), for workers to copy."""
+    src = sqlite3.connect(str(db_path))
+    out = sqlite3.connect(str(dest))
+    try:
+        src.backup(out)
+    finally:
+        out.close()
+        src.close()
+    return dest
+
+
+def merge_into_gradebook(gb, private_db_url: str, assignment: str, student: str) -> None:
+    """Copy one student's rows for one assignment from a worker's gradebook into ``gb``.
+
+    Copies what nbgrader's autograde writes (the student record, the submission's timestamp and
+    extension, each notebook's flag and late penalty, every grade and comment, all of their
+    fields), so the class gradebook ends as if nbgrader had graded the submission there.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(private_db_url) as private, warnings.catch_warnings():
+        # nbgrader's own add_submission makes SQLAlchemy warn about autoflush; it is harmless
+        warnings.simplefilter("ignore")
+        try:
+            student_row = private.find_student(student)
+        except MissingEntry:
+            return  # nbgrader failed before it recorded anything: nothing to copy
+        gb.update_or_create_student(student, first_name=student_row.first_name,
+                                    last_name=student_row.last_name, email=student_row.email,
+                                    lms_user_id=student_row.lms_user_id)
+        try:
+            sub = private.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        target = gb.update_or_create_submission(assignment, student)
+        target.timestamp = sub.timestamp
+        target.extension = sub.extension
+        for nb in sub.notebooks:
+            tnb = gb.find_submission_notebook(nb.name, assignment, student)
+            tnb.flagged = nb.flagged
+            tnb.late_submission_penalty = nb.late_submission_penalty
+            grades = {g.name: g for g in tnb.grades}
+            for g in nb.grades:
+                t = grades[g.name]
+                t.auto_score, t.manual_score = g.auto_score, g.manual_score
+                t.extra_credit, t.needs_manual_grade = g.extra_credit, g.needs_manual_grade
+            comments = {c.name: c for c in tnb.comments}
+            for c in nb.comments:
+                t = comments[c.name]
+                t.auto_comment, t.manual_comment = c.auto_comment, c.manual_comment
+        gb.db.commit()
+
+
+def _copy_autograded(result: WorkerResult) -> None:
+    """Replace the class's autograded/STUDENT/ASSIGNMENT with the worker's (or remove it on a
+    failure, as nbgrader does, so that a rerun tries the submission again)."""
+    job = result.job
+    dest = Path(job.course_root) / "autograded" / job.student / job.assignment
+    src = Path(result.workspace) / "autograded" / job.student / job.assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    if result.success and src.is_dir():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dest)
+
+
+_EXCEPTION_LINE = re.compile(r"^(?:\[\w+\] )?([A-Za-z_][\w.]*(?:Error|Exception|Kernel|Interrupt|Exit)\b.*)$")
+
+
+def _first_error_line(result: WorkerResult) -> str:
+    """A one-line reason for a failed submission: the exception that ended the last traceback in
+    nbgrader's log (for example ``NoSuchKernel: No such kernel named ...`` or
+    ``CellTimeoutError: ...``), else the last error nbgrader logged."""
+    def last_exception(text: str) -> str | None:
+        in_traceback, found = False, None
+        for line in text.splitlines():
+            if "Traceback (most recent call last)" in line:
+                in_traceback = True
+            elif in_traceback and line.strip() and not line.startswith(" "):
+                m = _EXCEPTION_LINE.match(line.rstrip())
+                if m and "Please see the" not in line:  # nbgrader's closing summary says nothing
+                    found = m.group(1)
+                    in_traceback = False
+        return found
+
+    # the student's problem is in nbgrader's log; result.error only says that nbgrader gave up
+    found = last_exception(result.log) or last_exception(result.error)
+    if found:
+        return found[:200]
+    lines = [l.rstrip() for l in (result.log + "\n" + result.error).splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("[ERROR]")]
+    return (errors[-1] if errors else lines[-1] if lines else "nbgrader failed without a message")[:200]
+
+
+def _score(gb, assignment: str, student: str) -> tuple[float | None, float | None]:
+    from nbgrader.api import MissingEntry
+
+    try:
+        sub = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return None, None
+    return sub.score, sub.max_score
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool_context():
+    """How worker processes start. On Linux, ``fork``: the workers inherit the parent's imports
+    (nbgrader, nbclient), so the pool costs nothing to start. The pool is created before the
+    parent opens the class gradebook or starts the progress bar, so no open database connection
+    or running thread is forked. Elsewhere, ``spawn`` (fork is unsafe on macOS)."""
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def _run_jobs(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
+              on_result: Callable[[WorkerResult], None]) -> None:
+    """Run ``jobs`` on a pool of ``workers`` processes, handing each result to ``on_result`` as it
+    arrives (``on_start`` runs once every worker exists). If a worker process dies (the pool
+    breaks), the jobs it took down are retried one at a time, each in a fresh process, so a
+    submission that kills its worker twice is reported as failed and the batch goes on."""
+    import nbclient  # noqa: F401  (imported once here, inherited by forked workers)
+    import nbgrader.converters  # noqa: F401
+
+    retry: list[GradeJob] = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context()) as pool:
+        futures: dict[Future, GradeJob] = {pool.submit(grade_in_workspace, j): j for j in jobs}
+        on_start()
+        for fut in as_completed(futures):
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                retry.append(futures[fut])
+                continue
+            on_result(result)
+    for job in retry:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                result = pool.submit(grade_in_workspace, job).result()
+            except BrokenProcessPool:
+                result = WorkerResult(job, "", False, "", "the grading worker process died (out of "
+                                      "memory, or killed) while grading this submission")
+        on_result(result)
+
+
+def grade_assignment(root: str | Path, assignment: str, *, workers: int | None = None,
+                     force: bool = False, extra_config: dict | None = None,
+                     students: Iterable[str] | None = None,
+                     progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Autograde every submission of ``assignment`` under ``root``; return one outcome each.
+
+    ``workers`` defaults to one per available core. Without ``force``, submissions already graded
+    are skipped (nbgrader's rule, see :func:`needs_grading`). ``progress`` is called after each
+    submission, in the parent process. One failing submission never stops the others.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .gradebook import db_url_for
+
+    root = Path(root).resolve()
+    if not (root / "solutions" / assignment).is_dir():
+        raise GradingError(f"No assignment {assignment!r} in {root / 'solutions'}.")
+    wanted = list(students) if students is not None else submissions_of(root, assignment)
+    outcomes: list[Outcome] = []
+    skipped: list[Outcome] = []
+    to_grade: list[str] = []
+    with Gradebook(db_url_for(root)) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise GradingError(
+                f"Assignment {assignment!r} is not in the gradebook yet: run `mlse release "
+                f"{assignment}` first (it runs nbgrader generate_assignment).") from None
+        graded = {s.student.id for s in gb.assignment_submissions(assignment)}
+        for student in wanted:
+            if force or needs_grading(root, assignment, student, graded):
+                to_grade.append(student)
+            else:
+                score, max_score = _score(gb, assignment, student)
+                skipped.append(Outcome(student, assignment, "skipped", score, max_score,
+                                       message="already graded (use --force to regrade)"))
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+
+    def report_skipped() -> None:
+        for outcome in skipped:
+            report(outcome)
+
+    if not to_grade:
+        report_skipped()
+        return sorted(outcomes, key=lambda o: o.student)
+
+    tmp = Path(tempfile.mkdtemp(prefix="mlse-grade-run-"))
+    gb = None
+    try:
+        snapshot = snapshot_gradebook(root / "gradebook.db", tmp / "gradebook-snapshot.db")
+        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}))
+                for student in to_grade]
+
+        def on_start() -> None:  # every worker exists: now open the gradebook, start reporting
+            nonlocal gb
+            gb = Gradebook(db_url_for(root))
+            report_skipped()
+
+        def on_result(result: WorkerResult) -> None:
+            job = result.job
+            try:
+                if result.workspace:
+                    merge_into_gradebook(gb, f"sqlite:///{result.workspace}/gradebook.db",
+                                         job.assignment, job.student)
+                    _copy_autograded(result)
+            except Exception:  # noqa: BLE001
+                gb.db.rollback()
+                result.success = False
+                result.error += "\nmerging into the class gradebook failed:\n" + traceback.format_exc()
+            finally:
+                if result.workspace:
+                    shutil.rmtree(result.workspace, ignore_errors=True)
+            score, max_score = _score(gb, job.assignment, job.student)
+            report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
+                           score, max_score, result.seconds,
+                           "" if result.success else _first_error_line(result)))
+
+        _run_jobs(jobs, workers or _default_workers(), on_start, on_result)
+    finally:
+        if gb is not None:
+            gb.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return sorted(outcomes, key=lambda o: o.student)
+
+
+# --------------------------------------------------------------------------------------------
+# The console: a progress bar while grading, a summary table at the end
+
+
+def grade_with_progress(root: str | Path, assignment: str, *, workers: int | None = None,
+                        force: bool = False, extra_config: dict | None = None,
+                        console=None) -> list[Outcome]:
+    """:func:`grade_assignment` with a rich progress bar and a summary table on ``console``."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    console = console or Console()
+    total = len(submissions_of(root, assignment))
+    workers = workers or _default_workers()
+    console.print(f"Grading {total} submission(s) of [bold]{assignment}[/] with {workers} worker(s)")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                   console=console, transient=False)
+    task = bar.add_task(assignment, total=total)
+
+    def advance(o: Outcome) -> None:
+        # started at the first result, after the worker processes were forked: no refresh
+        # thread exists when they fork
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, advance=1, description=f"{assignment} [dim]{o.student}: {o.status}[/]")
+
+    try:
+        outcomes = grade_assignment(root, assignment, workers=workers, force=force,
+                                    extra_config=extra_config, progress=advance)
+    finally:
+        bar.stop()
+    console.print(summary_table(outcomes, assignment))
+    return outcomes
+
+
+def summary_table(outcomes: list[Outcome], assignment: str):
+    from rich.table import Table
+
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "skipped", "failed")}
+    table = Table(title=f"{assignment}: {counts['graded']} graded, {counts['skipped']} skipped, "
+                        f"{counts['failed']} failed")
+    for col, kw in (("student", {}), ("outcome", {}), ("score", {"justify": "right"}),
+                    ("seconds", {"justify": "right"}), ("note", {"overflow": "fold"})):
+        table.add_column(col, **kw)
+    style = {"graded": "green", "skipped": "dim", "failed": "bold red"}
+    for o in outcomes:
+        score = "" if o.score is None else f"{o.score:g} / {o.max_score:g}"
+        table.add_row(o.student, f"[{style[o.status]}]{o.status}[/]", score,
+                      f"{o.seconds:.1f}" if o.seconds else "", o.message)
+    return table

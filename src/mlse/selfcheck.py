@@ -1,0 +1,164 @@
+"""``mlse check``: a learner grades their own notebook, locally, before handing it in.
+
+The notebook is graded exactly as the instructor will grade it (real ``nbgrader autograde``, with
+the hidden tests) but in a throwaway course folder with its own gradebook, deleted afterwards:
+no class gradebook, ``submitted/`` or ``autograded/`` folder is read or written. The learner sees
+a score per part and, for every test that failed, the friendly message it gave; a hidden test's
+code is never shown (its output goes through the same redaction as instructor feedback).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .feedback import RedactHiddenOutputs
+from .gradebook import cell_scores
+from .grading import GradeJob, grade_in_workspace
+from .report import part_of_cells
+from .workspace import find_course_root, list_assignments, make_workspace, submit_notebook
+
+__all__ = ["PartResult", "assignment_of", "check_notebook", "check_notebooks"]
+
+STUDENT = "me"
+
+
+@dataclass
+class PartResult:
+    part: str
+    score: float
+    max_score: float
+    auto: bool  # False: graded by your instructor
+    messages: list[str]
+
+
+def assignment_of(root: Path, notebook: Path) -> str:
+    """The assignment a notebook belongs to: its folder's name if that is an assignment with a
+    notebook of the same name, else the one assignment that has a notebook of that name."""
+    names = list_assignments(root)
+    if notebook.parent.name in names and (root / "solutions" / notebook.parent.name / notebook.name).is_file():
+        return notebook.parent.name
+    owners = [a for a in names if (root / "solutions" / a / notebook.name).is_file()]
+    if len(owners) != 1:
+        raise FileNotFoundError(
+            f"{notebook.name} is not a notebook of any assignment in solutions/ "
+            f"({', '.join(names)}): check the file name, or pass the copy in exercises/.")
+    return owners[0]
+
+
+def _messages(cell) -> list[str]:
+    """The friendly lines a test cell printed when it failed (after hidden-test redaction)."""
+    out = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "error":
+            if o.get("ename") == "CheckFailed":
+                out += [l for l in str(o.get("evalue", "")).splitlines() if l.strip()]
+            else:
+                out.append(f"{o.get('ename')}: {o.get('evalue')}")
+    return out
+
+
+def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list[PartResult]:
+    """Grade one notebook in a throwaway course folder; return the result per part."""
+    root = find_course_root(root)
+    notebook = Path(notebook).resolve()
+    if not notebook.is_file():
+        raise FileNotFoundError(f"No notebook at {notebook}.")
+    assignment = assignment_of(root, notebook)
+    tmp = Path(tempfile.mkdtemp(prefix="mlse-check-"))
+    result = None
+    try:
+        ws = make_workspace(tmp / "course", root)
+        _generate(ws, assignment)
+        submit_notebook(ws, STUDENT, assignment, notebook)
+        # the instructor's grading unit, in-process: same nbgrader Autograde, same isolation
+        result = grade_in_workspace(GradeJob(str(ws), assignment, STUDENT, str(ws / "gradebook.db")))
+        graded_path = Path(result.workspace) / "autograded" / STUDENT / assignment / notebook.name
+        if not result.success or not graded_path.is_file():
+            raise RuntimeError(f"{notebook.name} could not be graded at all (is it a valid notebook, "
+                               f"saved from Jupyter?). nbgrader said:\n{result.log[-1500:]}")
+        graded = nbformat.read(graded_path, as_version=4)
+        redact = RedactHiddenOutputs()
+        cells = {}
+        for i, cell in enumerate(graded.cells):
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid:
+                cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
+        parts_of = part_of_cells(root / "solutions" / assignment / notebook.name)
+        results: dict[str, PartResult] = {}
+        for s in cell_scores(f"sqlite:///{result.workspace}/gradebook.db", assignment):
+            part = parts_of.get(s.cell, s.cell)
+            r = results.setdefault(part, PartResult(part, 0.0, 0.0, s.auto, []))
+            r.max_score += s.max_score
+            r.score += s.score or 0.0
+            r.auto = r.auto and s.auto
+            if s.auto and (s.score or 0) < s.max_score and s.cell in cells:
+                msgs = _messages(cells[s.cell])
+                hidden = "BEGIN HIDDEN TESTS" in cells[s.cell].source
+                msgs = msgs[:4] or [f"{s.cell} earned {s.score or 0:g} of {s.max_score:g} points"]
+                if hidden:
+                    msgs[0] = "hidden test: " + msgs[0]
+                r.messages += msgs
+        order = list(dict.fromkeys(parts_of.values()))
+        return sorted(results.values(), key=lambda r: order.index(r.part) if r.part in order else 99)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if result is not None and result.workspace:
+            shutil.rmtree(result.workspace, ignore_errors=True)
+
+
+def _generate(ws: Path, assignment: str) -> None:
+    """nbgrader generate_assignment, in-process (a learner should not wait for two interpreters
+    to start): it records the assignment, with its hidden tests, in the throwaway gradebook."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    from .grading import _load_course_config
+
+    config = _load_course_config(ws, {})
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    app = GenerateAssignment(coursedir=coursedir, config=config)
+    app.force = True
+    app.start()
+
+
+def check_notebooks(paths: list[str], console=None) -> int:
+    """``mlse check``: print a table per notebook; returns 0 if every notebook could be graded."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    root = find_course_root()
+    notebooks = [Path(p) for p in paths] or sorted((root / "exercises").glob("*/*.ipynb"))
+    if not notebooks:
+        console.print("No notebooks to check: pass one, e.g. mlse check exercises/ASSIGNMENT/NAME.ipynb")
+        return 1
+    status = 0
+    for nb in notebooks:
+        console.print(f"Checking [bold]{nb}[/] (as your instructor's autograder will) ...")
+        try:
+            results = check_notebook(nb, root)
+        except (FileNotFoundError, RuntimeError) as exc:
+            console.print(f"[bold red]✘[/] {exc}")
+            status = 1
+            continue
+        table = Table(title=str(nb))
+        for col, kw in (("part", {}), ("score", {"justify": "right"}), ("what to look at", {})):
+            table.add_column(col, overflow="fold", **kw)
+        auto = sum(r.score for r in results if r.auto), sum(r.max_score for r in results if r.auto)
+        for r in results:
+            if not r.auto:
+                table.add_row(r.part, f"- / {r.max_score:g}", "graded by your instructor")
+                continue
+            ok = r.score >= r.max_score
+            table.add_row(r.part, f"[{'green' if ok else 'red'}]{r.score:g} / {r.max_score:g}[/]",
+                          "✔ all tests pass" if ok else "\n".join(r.messages))
+        console.print(table)
+        console.print(f"Autograded total: [bold]{auto[0]:g} / {auto[1]:g}[/] "
+                      f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand)")
+    return status
