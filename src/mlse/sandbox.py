@@ -109,15 +109,16 @@ def isolation_available() -> tuple[str, str]:
     return "none", "unshare is not permitted here (" + "; ".join(e for e in errors if e) + ")"
 
 
-def _kernel_sys_path(python: str) -> list[str]:
-    """The folders the kernel's Python imports from (its prefix, site-packages, editable installs)."""
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
-        paths = list(sys.path)
-    else:
-        out = subprocess.run([python, "-c", "import sys, json; print(json.dumps(sys.path))"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
-        paths = json.loads(out)
-    return [p for p in paths if p and os.path.isdir(p)]
+@functools.lru_cache(maxsize=None)
+def _kernel_sys_path(python: str) -> tuple[str, ...]:
+    """The folders the kernel's Python imports from (its prefix, site-packages, editable installs).
+
+    Asked of the kernel's Python itself, isolated (-I) and from ``/``, so neither the grader's
+    working directory (nbgrader puts the course folder on its own sys.path) nor PYTHONPATH count.
+    """
+    out = subprocess.run([python, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"],
+                         capture_output=True, text=True, timeout=60, check=True, cwd="/").stdout
+    return tuple(p for p in json.loads(out) if p and os.path.isdir(p))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,13 +340,20 @@ class SandboxedExecute(Execute):
     # -- output cap ----------------------------------------------------------------------------
 
     def output(self, outs, msg, display_id, cell_index):
-        if sum(len(json.dumps(o)) for o in outs) > self.max_output_bytes:
-            if cell_index not in self._truncated:
-                self._truncated.add(cell_index)
-                outs.append(new_output("stream", name="stdout", text=(
-                    f"\n[output truncated by the grader: more than {self.max_output_bytes:,} bytes]\n")))
+        """Keep at most ``max_output_bytes`` of a cell's output while it runs (nbgrader's
+        LimitOutput trims lines only afterwards, once everything is in the grader's memory)."""
+        if cell_index in self._truncated:
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        out = super().output(outs, msg, display_id, cell_index)
+        size = sum(len(json.dumps(o)) for o in outs)
+        if size > self.max_output_bytes:
+            self._truncated.add(cell_index)
+            last = outs[-1] if outs else None
+            if last is not None and isinstance(last.get("text"), str):
+                last["text"] = last["text"][: max(0, len(last["text"]) - (size - self.max_output_bytes))]
+            outs.append(new_output("stream", name="stdout", text=(
+                f"\n[output truncated by the grader: more than {self.max_output_bytes:,} bytes]\n")))
+        return out
 
     # -- recovery ------------------------------------------------------------------------------
 
@@ -412,10 +420,7 @@ class GradeResult:
         return json.dumps(asdict(self), sort_keys=True)
 
 
-SANDBOX_CONFIG = """\
-# Written by mlse.sandbox for one grading run; do not edit.
-c = get_config()  # noqa: F821
-c.Autograde.autograde_preprocessors = [
+AUTOGRADE_PREPROCESSORS = [  # nbgrader's own list, with Execute replaced
     "mlse.sandbox.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -424,16 +429,29 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.SandboxedKernelManager.course_root = {course_root!r}
-c.SandboxedKernelManager.limits = {limits!r}
-c.SandboxedKernelManager.require_isolation = {require!r}
-"""
+
+
+def _run_autograde(settings: dict, argv: list[str]) -> None:
+    """``nbgrader autograde ARGV`` in this process, with the sandbox configured on top of the
+    course's nbgrader_config.py (run by :func:`autograde_one` in a child process)."""
+    from nbgrader.apps.autogradeapp import AutogradeApp
+    from traitlets.config import Config
+
+    app = AutogradeApp.instance()
+    app.initialize(argv)
+    extra = Config()
+    extra.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+    for key, value in settings.items():  # "Class.trait" -> value
+        cls, trait = key.split(".")
+        extra[cls][trait] = value
+    app.update_config(extra)
+    app.start()
 
 
 def autograde_one(course_root: str | Path, assignment: str, student: str, *,
                   cell_timeout: int | None = None, limits: dict | None = None,
                   require_isolation: bool = False, force: bool = True,
-                  wall_timeout: float = 3600) -> GradeResult:
+                  submitted_directory: str | None = None, wall_timeout: float = 3600) -> GradeResult:
     """Autograde ``student``'s submission of ``assignment`` with real nbgrader, sandboxed.
 
     Runs ``nbgrader autograde ASSIGNMENT --student STUDENT`` in its own process (so nothing a
@@ -450,22 +468,24 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     start = time.monotonic()
     mode, reason = isolation_available()
     warnings = [] if mode == "root" else [f"reduced isolation ({mode}): {reason}"]
-    with tempfile.TemporaryDirectory(prefix="mlse-grade-") as tmp:
-        config = Path(tmp) / "sandbox_config.py"
-        config.write_text(SANDBOX_CONFIG.format(course_root=str(root), limits={**DEFAULT_LIMITS, **(limits or {})},
-                                                require=require_isolation))
-        cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student,
-               f"--config={config.with_suffix('')}"]
-        if force:
-            cmd.append("--force")
-        if cell_timeout is not None:
-            cmd.append(f"--Execute.timeout={int(cell_timeout)}")
-        try:
-            proc = subprocess.run(cmd, cwd=root, env=environment_with_bin(), capture_output=True,
-                                  text=True, timeout=wall_timeout)
-            log, rc = proc.stdout + proc.stderr, proc.returncode
-        except subprocess.TimeoutExpired as exc:
-            log, rc = f"nbgrader autograde took longer than {wall_timeout} s: {exc}", -1
+    settings = {
+        "SandboxedKernelManager.course_root": str(root),
+        "SandboxedKernelManager.limits": {**DEFAULT_LIMITS, **(limits or {})},
+        "SandboxedKernelManager.require_isolation": require_isolation,
+    }
+    if cell_timeout is not None:
+        settings["Execute.timeout"] = int(cell_timeout)
+        settings["SandboxedExecute.timeout"] = int(cell_timeout)
+    argv = [assignment, "--student", student, *(["--force"] if force else [])]
+    if submitted_directory:
+        argv.append(f"--CourseDirectory.submitted_directory={submitted_directory}")
+    cmd = [sys.executable, "-m", "mlse.sandbox", "autograde", json.dumps(settings), "--", *argv]
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=environment_with_bin(), capture_output=True,
+                              text=True, timeout=wall_timeout)
+        log, rc = proc.stdout + proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        log, rc = f"nbgrader autograde took longer than {wall_timeout} s: {exc}", -1
     warnings += [line.strip() for line in log.splitlines()
                  if "[WARNING]" in line and ("sandbox" in line or "restarting" in line or "Cell" in line)]
     failed = rc != 0 or "[ERROR]" in log and "There was an error processing" in log
@@ -475,3 +495,9 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
         error = "; ".join(errors[-3:]) or textwrap.shorten(log, 500)
     return GradeResult(student=student, assignment=assignment, ok=not failed, isolation=mode,
                        seconds=round(time.monotonic() - start, 2), warnings=warnings, error=error)
+
+
+if __name__ == "__main__":  # python -m mlse.sandbox autograde SETTINGS_JSON -- NBGRADER_ARGS
+    if len(sys.argv) < 4 or sys.argv[1] != "autograde" or sys.argv[3] != "--":
+        raise SystemExit("usage: python -m mlse.sandbox autograde SETTINGS_JSON -- ASSIGNMENT --student ID ...")
+    _run_autograde(json.loads(sys.argv[2]), sys.argv[4:])
