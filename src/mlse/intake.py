@@ -190,6 +190,12 @@ def _compare(release, nb, name: str, problems: list[Problem]):
             kind = _kind(meta)
             if meta.get("solution"):
                 how = "all copies run in order; the last one is the graded answer"
+                # nbgrader would blank the earlier copies' metadata, then refuse the notebook as
+                # "old metadata format": make them plain cells of the student's instead
+                last = max(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
+                for i, c in enumerate(nb.cells):
+                    if _gid(c) == gid and i != last:
+                        del c.metadata["nbgrader"]
             else:
                 how = "only the last copy is kept"
                 last = max(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
@@ -315,7 +321,7 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
         status = "nothing_gradable"
     elif codes - REPAIRED - {"extra_notebook"}:
         status = "flagged"
-    elif problems:
+    elif codes & REPAIRED:
         status = "repaired"
     else:
         status = "ok"
@@ -332,6 +338,13 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
             nbformat.write(readable[name], dest / name)
         for name, nb in repaired.items():
             nbformat.write(nb, dest / name)
+        if not repaired:
+            # nbgrader refuses a submission without any notebook of the assignment; the blank
+            # exercise stands in for it, so the student is graded (0 on every test) like the rest
+            for name in expected:
+                shutil.copy2(release_dir / name, dest / name)
+            problems.append(Problem("missing_notebook", "", "nothing gradable was handed in: the blank "
+                                    "exercise is graded in its place (0 on every test)"))
         outcome.prepared = dest
         outcome.submitted_directory = INTAKE_DIR
     return outcome

@@ -53,6 +53,7 @@ __all__ = [
     "SandboxedKernelManager",
     "autograde_one",
     "isolation_available",
+    "sweep_stale_sandboxes",
 ]
 
 EXEC = Path(__file__).with_name("sandbox_exec.py")
@@ -159,6 +160,28 @@ class _UidSlot:
             self._fd = None
 
 
+def sweep_stale_sandboxes(root: str | Path | None = None) -> list[Path]:
+    """Remove working copies left by a grader that was killed (kill -9 skips every clean-up).
+
+    A sandbox folder records the pid of the grader that made it; when that process is gone, so
+    is the kernel (it dies with its grader), and the folder is garbage.
+    """
+    removed = []
+    for box in Path(root or tempfile.gettempdir()).glob("mlse-sbx-*"):
+        try:
+            owner = int((box / "owner.pid").read_text())
+            os.kill(owner, 0)
+            continue  # its grader is alive
+        except ProcessLookupError:
+            pass
+        except (FileNotFoundError, ValueError, PermissionError):
+            if time.time() - box.stat().st_mtime < 3600:
+                continue  # being set up right now, or not ours to judge yet
+        shutil.rmtree(box, ignore_errors=True)
+        removed.append(box)
+    return removed
+
+
 # ---------------------------------------------------------------------------------------------
 # The kernel manager
 
@@ -198,8 +221,10 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def _new_sandbox(self) -> Path:
         root = Path(self.sandbox_root or tempfile.gettempdir())
+        sweep_stale_sandboxes(root)
         box = Path(tempfile.mkdtemp(prefix="mlse-sbx-", dir=root))
         os.chmod(box, 0o711)
+        (box / "owner.pid").write_text(str(os.getpid()))
         for sub in ("work", "home", "ipc", "tmp"):
             (box / sub).mkdir(mode=0o700)
         return box
@@ -415,6 +440,7 @@ class GradeResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     error: str = ""                # why it did not finish, when ok is False
+    log_tail: str = ""             # the end of nbgrader's log, for a person to read
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -491,10 +517,12 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     failed = rc != 0 or "[ERROR]" in log and "There was an error processing" in log
     error = ""
     if failed:
-        errors = [line.strip() for line in log.splitlines() if "[ERROR]" in line]
-        error = "; ".join(errors[-3:]) or textwrap.shorten(log, 500)
+        lines = log.splitlines()
+        errors = [" ".join(l.strip() for l in lines[i:i + 3]) for i, l in enumerate(lines) if "[ERROR]" in l]
+        error = (errors[0] if errors else textwrap.shorten(log[-1000:], 500)).replace("[AutogradeApp | ERROR] ", "")
     return GradeResult(student=student, assignment=assignment, ok=not failed, isolation=mode,
-                       seconds=round(time.monotonic() - start, 2), warnings=warnings, error=error)
+                       seconds=round(time.monotonic() - start, 2), warnings=warnings, error=error,
+                       log_tail="" if not failed else log[-3000:])
 
 
 if __name__ == "__main__":  # python -m mlse.sandbox autograde SETTINGS_JSON -- NBGRADER_ARGS
