@@ -332,7 +332,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._slot.release()
             self._slot = None
 
-    cleanup_resources = run_sync(_async_cleanup_resources)
+    cleanup_resources = _async_cleanup_resources  # nbclient awaits it (ensure_async)
 
 
 def _outermost(paths: list[str]) -> list[str]:
