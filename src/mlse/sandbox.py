@@ -286,7 +286,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._refuse_secrets(expose)
             top = [f"/{d}" for d in sorted(os.listdir("/"))
                    if d not in SYSTEM_DIRS and os.path.isdir(f"/{d}") and not os.path.islink(f"/{d}")]
-            plan["hide"] = [*top, *[h for h in [*EXTRA_HIDDEN, *self.hide] if os.path.isdir(h)]]
+            # the course folder too, in case it lives under a visible system folder
+            course = [self.course_root] if self.course_root else []
+            plan["hide"] = [*top, *[h for h in [*EXTRA_HIDDEN, *course, *self.hide] if os.path.isdir(h)]]
             # bind the sandbox itself last: it is the only writable folder
             plan["expose"] = [*[[p, False] for p in _outermost(expose)], [str(box), True]]
         return plan
