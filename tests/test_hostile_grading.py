@@ -9,12 +9,13 @@ intake outcome say about one case. Per-cell timeout 5 s and memory limit 1 GB ke
 from __future__ import annotations
 
 import hashlib
-import shutil
 import socket
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from conftest import ROOT
@@ -123,8 +124,6 @@ def test_runaway_cells_are_stopped_and_recovered_from(hostile_class):
     """The infinite loops, bombs and crashes end in their own cell: say so in that cell."""
     for name in ["infinite_loop", "infinite_loop_no_interrupt", "os_exit", "segfault", "memory_bomb", "fork_bomb"]:
         path = hostile_class.workspace / "autograded" / name / ASSIGNMENT / NOTEBOOK
-        import nbformat
-
         nb = nbformat.read(path, as_version=4)
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "part2_midpoint"
                     or c.get("id") == "part2-midpoint")
@@ -142,7 +141,5 @@ def test_submitted_files_are_never_modified(hostile_class):
 
 
 def test_no_sandbox_is_left_behind(hostile_class):
-    import tempfile
-
     left = [p for p in Path(tempfile.gettempdir()).glob("mlse-sbx-*")]
     assert not left, f"sandbox folders left behind: {left}"

@@ -13,7 +13,6 @@ All three must give identical scores, every student exactly one journal entry, a
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -95,7 +95,7 @@ def _set_limits(plan: dict) -> None:
 
 def _drop_privileges(plan: dict) -> None:
     uid, gid = plan.get("uid"), plan.get("gid")
-    if uid is None or os.geteuid() != 0 or plan["mode"] != "root":
+    if uid is None or os.geteuid() != 0 or plan["mode"] == "userns":
         return
     os.setgroups([])
     os.setresgid(gid, gid, gid)
