@@ -81,3 +81,19 @@ def test_no_submission_is_reported_not_raised(course):
 def test_honest_submission_has_no_problems(course):
     outcome = _inspect(course, "honest")
     assert outcome.status == "ok" and outcome.problems == []
+
+
+def test_symbolic_links_are_never_followed(course):
+    """A link to the solutions must not make the (trusted) grader copy them for the student."""
+    secret = course / "solutions" / ASSIGNMENT / NOTEBOOK
+    secret.parent.mkdir(parents=True)
+    secret.write_text("the solutions")
+    folder = write_case(CASES["honest"], course / "submitted" / "linker" / ASSIGNMENT)
+    (folder / "answers.ipynb").symlink_to(secret)
+    (folder / "data").mkdir()
+    (folder / "data" / "mine.csv").write_text("a,b\n")
+    (folder / "data" / "theirs.txt").symlink_to(secret)
+    outcome = intake.inspect(course, ASSIGNMENT, "linker")
+    assert "symlink" in outcome.codes and outcome.status == "flagged"
+    copied = sorted(str(p.relative_to(outcome.prepared)) for p in outcome.prepared.rglob("*"))
+    assert copied == ["data", "data/mine.csv", NOTEBOOK], copied

@@ -25,6 +25,7 @@ duplicate_cell         a graded or locked cell appears more than once (copied, o
 retyped_cell           a cell's type was changed (code to markdown...): changed back
 edited_locked_cell     a test or locked cell was edited: the original is restored (nbgrader does
                        this too, from the gradebook) and graded as if untouched
+symlink                a symbolic link (to solutions, say): left out, never followed
 suspicious_code        student code redefines a name the tests rely on, or tampers with IPython:
                        graded, but flagged for a person to look at
 =====================  ===========================================================================
@@ -35,6 +36,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -286,8 +288,12 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
                        [Problem("missing_notebook", "", f"no submission folder {folder}")])
 
     problems: list[Problem] = []
+    for link in sorted(p for p in folder.rglob("*") if p.is_symlink()):
+        # a link could make the trusted grader copy a file the student must not see
+        problems.append(Problem("symlink", link.name, f"{link.relative_to(folder)} is a symbolic link "
+                                f"(to {os.readlink(link)}): left out, never followed"))
     readable: dict[str, object] = {}
-    for path in sorted(folder.glob("*.ipynb")):
+    for path in sorted(p for p in folder.glob("*.ipynb") if not p.is_symlink()):
         nb, code, message = _read_notebook(path)
         if nb is None:
             problems.append(Problem(code, path.name, message))
@@ -332,7 +338,12 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
         for path in sorted(folder.iterdir()):  # the student's other files, and timestamp.txt
-            if path.suffix != ".ipynb" and path.is_file() and not path.is_symlink():
+            if path.is_symlink():
+                continue  # reported below; never followed
+            if path.is_dir():
+                shutil.copytree(path, dest / path.name, symlinks=True,
+                                ignore=lambda d, names: [n for n in names if (Path(d) / n).is_symlink()])
+            elif path.suffix != ".ipynb" and path.is_file():
                 shutil.copy2(path, dest / path.name)
         for name in readable:  # extra notebooks travel along (nbgrader skips them)
             nbformat.write(readable[name], dest / name)
