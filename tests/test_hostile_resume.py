@@ -62,7 +62,11 @@ def _sandbox_processes() -> list[int]:
             except FileNotFoundError:
                 continue
             if 1_790_000_000 <= uid < 1_790_000_000 + 256:
-                pids.append(int(entry.name))
+                try:
+                    if "\nState:\tZ" not in (entry / "status").read_text():  # zombies hold nothing
+                        pids.append(int(entry.name))
+                except FileNotFoundError:
+                    pass
     return pids
 
 
@@ -89,7 +93,9 @@ def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
     proc.wait()
     done_before = journal.entries()
     assert 1 <= len(done_before) < len(STUDENTS), f"kill -9 should land mid-batch; journal had {list(done_before)}"
-    time.sleep(1)
+    deadline = time.monotonic() + 15  # the kill travels grader -> launcher -> kernel -> its children
+    while _sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not _sandbox_processes(), "a sandboxed kernel outlived the killed grader"
 
     entries = grade_all(killed, ASSIGNMENT, STUDENTS, **OPTIONS)
