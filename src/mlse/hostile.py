@@ -1,0 +1,265 @@
+"""Broken and hostile submissions, built from the real exercises, for tests, demos and benchmarks.
+
+Every case starts from a real released exercise with the solution's answers filled in (a student
+who would score full marks), then breaks or attacks one thing. A :class:`Case` says which files
+the student hands in and what a safe grader must make of them: the score of every autograded
+cell (``expected``), and for attacks on the sandbox, that the hostile code found nothing
+(``probe``: the notebook prints a JSON report that the test reads back from the graded notebook).
+
+The runtime attacks are placed in the Part 2 answer cell, so a correct grader gives zero to
+Part 2's tests and full marks to every other part: "the rest of the notebook is still graded".
+The cases are written for ``m1_roles_warmup`` (short and fast to grade), but only rely on its
+cells' grade_ids; :func:`build_cases` takes any solution/release pair with the same parts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+from .simulate import answer_cells, fill_answers
+
+__all__ = ["Case", "build_cases", "write_case", "PROBE_MARK", "read_probe"]
+
+PROBE_MARK = "MLSE-PROBE:"  # the line a hostile probe prints, followed by its JSON report
+
+ATTACK_CELL = "part2_midpoint"    # the answer cell that carries runtime attacks
+ATTACKED_TESTS = {"part2_visible", "part2_hidden"}
+
+
+@dataclass
+class Case:
+    """One broken or hostile submission and what the grader must make of it."""
+
+    name: str
+    what: str                                # one line for a person
+    files: dict[str, bytes]                  # file name -> content, as the student hands them in
+    expected: dict[str, float] | None = None  # grade_id -> autograded score; None: not graded
+    outcome: set[str] = field(default_factory=set)  # problem codes intake must report
+    probe: bool = False                      # the notebook prints a PROBE_MARK report
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _tests(nb) -> dict[str, float]:
+    return {_grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+
+
+def _dump(nb) -> bytes:
+    seen = set()
+    for i, cell in enumerate(nb.cells):  # a copied cell gets an id of its own, as Jupyter does
+        if cell.get("id") in seen:
+            cell["id"] = f"copy-{i:03d}"
+        seen.add(cell.get("id"))
+    return nbformat.writes(nb).encode()
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if _grade_id(c) == grade_id)
+
+
+def _index(nb, grade_id):
+    return next(i for i, c in enumerate(nb.cells) if _grade_id(c) == grade_id)
+
+
+def _attack(full, code: str, before_answer: bool = True):
+    """A copy of the full-marks notebook whose Part 2 answer cell runs ``code`` first."""
+    nb = copy.deepcopy(full)
+    cell = _cell(nb, ATTACK_CELL)
+    cell.source = code + "\n" + cell.source if before_answer else cell.source + "\n" + code
+    return nb
+
+
+def _probe_code(targets: dict[str, str], port: int | None) -> str:
+    """Code that tries to read ``targets`` and to open network connections, and reports."""
+    return f'''
+import json as _j, os as _o, socket as _s
+_found = {{}}
+for _name, _path in {targets!r}.items():
+    try:
+        with open(_path, "rb") as _f:
+            _found[_name] = "READ " + str(len(_f.read())) + " bytes"
+    except Exception as _e:
+        _found[_name] = "blocked: " + type(_e).__name__
+for _name, _addr in {{"loopback listener": ("127.0.0.1", {port or 9}), "internet": ("1.1.1.1", 53)}}.items():
+    try:
+        _c = _s.create_connection(_addr, timeout=3); _c.close()
+        _found[_name] = "CONNECTED"
+    except Exception as _e:
+        _found[_name] = "blocked: " + type(_e).__name__
+_found["uid"] = _o.getuid()
+_found["cwd"] = _o.getcwd()
+_found["visible /work, /home, /root, /tmp"] = sorted(_p for _d in ("/work", "/home", "/root", "/tmp")
+                                                 if _o.path.isdir(_d) for _p in _o.listdir(_d))[:20]
+print("{PROBE_MARK}" + _j.dumps(_found, sort_keys=True))
+'''
+
+
+def build_cases(solution: str | Path, released: str | Path, *, course_root: str | Path | None = None,
+                assignment: str = "m1_roles_warmup", other_student: str = "other",
+                listener_port: int | None = None) -> list[Case]:
+    """Every broken or hostile submission, for the notebook ``released`` (its solution: ``solution``).
+
+    ``course_root``, ``other_student`` and ``listener_port`` aim the snooping case at a real
+    course folder, another student's submission and a socket the caller listens on.
+    """
+    solution_nb = nbformat.read(solution, as_version=4)
+    released_nb = nbformat.read(released, as_version=4)
+    name = Path(released).name
+    ids = {_grade_id(c) for c in answer_cells(solution_nb)}
+    full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
+    tests = _tests(full)
+    all_pass = dict(tests)
+    part2_fails = {g: (0.0 if g in ATTACKED_TESTS else p) for g, p in tests.items()}
+    cases: list[Case] = []
+
+    def add(case_name, what, nb_or_files, expected, outcome=(), probe=False):
+        files = ({name: _dump(nb_or_files)} if isinstance(nb_or_files, nbformat.NotebookNode)
+                 else nb_or_files)
+        cases.append(Case(case_name, what, files, expected, set(outcome), probe))
+
+    # -- a control: the honest student ---------------------------------------------------
+    add("honest", "the solution's answers, untouched", full, all_pass)
+
+    # -- files that are not what they should be -------------------------------------------
+    add("not_json", "the notebook file is not JSON (a truncated download)",
+        {name: _dump(full)[:700]}, {g: 0.0 for g in tests}, {"not_json", "missing_notebook"})
+    add("not_notebook", "valid JSON, but not a notebook",
+        {name: json.dumps({"answers": [1, 2, 3]}).encode()}, {g: 0.0 for g in tests},
+        {"not_notebook", "missing_notebook"})
+    add("missing", "no notebook at all, only a stray file",
+        {"notes.txt": b"I could not finish, sorry"}, {g: 0.0 for g in tests}, {"missing_notebook"})
+    add("renamed", "the notebook renamed by a download (\"roles_warmup (1).ipynb\")",
+        {name.replace(".ipynb", " (1).ipynb"): _dump(full)}, all_pass, {"renamed_notebook"})
+    extra = nbformat.v4.new_notebook(cells=[new_code_cell("print('my scratch work')")])
+    add("extra", "the notebook, plus an extra scratch notebook",
+        {name: _dump(full), "scratch.ipynb": _dump(extra)}, all_pass, {"extra_notebook"})
+
+    # -- grade cells moved about --------------------------------------------------------------
+    nb = copy.deepcopy(full)
+    nb.cells = [c for c in nb.cells if _grade_id(c) not in {"part2_hidden", "part3_visible"}]
+    add("deleted_tests", "two test cells deleted (one hidden, one visible)", nb, all_pass,
+        {"deleted_cell"})
+    nb = copy.deepcopy(full)
+    nb.cells = [c for c in nb.cells if _grade_id(c) != "part4_projected"]
+    add("deleted_answer", "the Part 4 answer cell deleted",
+        nb, {g: (0.0 if g.startswith("part4") else p) for g, p in tests.items()}, {"deleted_cell"})
+    nb = copy.deepcopy(full)
+    i = _index(nb, "part1_visible")
+    nb.cells.insert(i, copy.deepcopy(nb.cells[i]))
+    i = _index(nb, "part3_widest")
+    wrong = copy.deepcopy(nb.cells[i])
+    wrong.source = "def widest_range(salaries):\n    return 'a first draft'"
+    nb.cells.insert(i, wrong)
+    add("duplicated", "a test cell and an answer cell duplicated (the later answer is the real one)",
+        nb, all_pass, {"duplicate_cell"})
+    nb = copy.deepcopy(full)
+    i = _index(nb, "part2_midpoint")
+    first, second = copy.deepcopy(nb.cells[i]), nb.cells[i]
+    lines = second.source.splitlines()
+    first.source, second.source = "import math  # the first half of a split cell", "\n".join(lines)
+    nb.cells.insert(i, first)
+    i = _index(nb, "part4_visible")
+    top, bottom = copy.deepcopy(nb.cells[i]), nb.cells[i]
+    top.source, bottom.source = nb.cells[i].source.splitlines()[0], "pass"
+    nb.cells.insert(i, top)
+    add("split", "an answer cell and a test cell split in two", nb, all_pass, {"duplicate_cell"})
+    nb = copy.deepcopy(full)
+    _cell(nb, "part2_visible").cell_type = "markdown"
+    _cell(nb, "part2_visible").pop("outputs", None)
+    _cell(nb, "part2_visible").pop("execution_count", None)
+    raw = _cell(nb, "part5_hidden")
+    raw.cell_type = "raw"
+    raw.pop("outputs", None)
+    raw.pop("execution_count", None)
+    add("retyped", "two test cells changed to markdown and raw", nb, all_pass, {"retyped_cell"})
+
+    # -- editing what is locked -------------------------------------------------------------------
+    nb = copy.deepcopy(full)
+    blank = fill_answers(copy.deepcopy(released_nb), solution_nb, set())
+    for gid in ("part1_owners", "part2_midpoint"):  # wrong answers...
+        _cell(nb, gid).source = _cell(blank, gid).source
+    _cell(nb, "part1_visible").source = "print('all good')"   # ...and tests that no longer test
+    _cell(nb, "part2_hidden").source = "pass"
+    _cell(nb, "part2_visible").metadata["nbgrader"]["points"] = 100
+    add("edited_tests", "wrong answers, with the tests that catch them edited away (and points raised)",
+        nb, {g: (0.0 if g.startswith(("part1", "part2")) else p) for g, p in tests.items()},
+        {"edited_locked_cell"})
+    nb = copy.deepcopy(full)
+    _cell(nb, "setup").source += ("\ndef check(*args, **kwargs):\n    pass\n"
+                                  "check_equal = check_close = check_type = check")
+    _cell(nb, "part3_widest").source = _cell(blank, "part3_widest").source
+    add("edited_locked", "the locked set-up cell edited to disable every check, with a wrong answer",
+        nb, {g: (0.0 if g.startswith("part3") else p) for g, p in tests.items()},
+        {"edited_locked_cell"})
+
+    # -- code that misbehaves at run time (Part 2's answer cell) -------------------------------
+    add("infinite_loop", "an infinite loop", _attack(full, "while True:\n    pass"), part2_fails)
+    add("infinite_loop_no_interrupt", "an infinite loop that ignores the interrupt",
+        _attack(full, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
+        part2_fails)
+    add("memory_bomb", "allocates memory until something gives",
+        _attack(full, "_hog = []\nwhile True:\n    _hog.append(bytearray(64 * 1024 * 1024))"), part2_fails)
+    add("fork_bomb", "forks without end",
+        _attack(full, "import os\nwhile True:\n    os.fork()"), part2_fails)
+    add("os_exit", "kills its own kernel with os._exit",
+        _attack(full, "import os\nos._exit(3)"), part2_fails)
+    add("segfault", "crashes the interpreter (a segmentation fault)",
+        _attack(full, "import ctypes\nctypes.string_at(0)"), part2_fails)
+    add("huge_output", "prints a hundred megabytes",
+        _attack(full, "for _ in range(100):\n    print('x' * 1_000_000)", before_answer=False), all_pass)
+    add("disk_filler", "writes a file as large as it can",
+        _attack(full, "with open('big.bin', 'wb') as _f:\n    while True:\n        _f.write(b'0' * 1_048_576)"),
+        part2_fails)
+    nb = _attack(full, "get_ipython().showtraceback = lambda *a, **k: None\n"
+                       "get_ipython()._showtraceback = lambda *a, **k: None", before_answer=False)
+    _cell(nb, "part3_widest").source = _cell(blank, "part3_widest").source
+    add("silenced_tracebacks", "silences IPython's traceback display, then fails Part 3",
+        nb, {g: (0.0 if g.startswith("part3") else p) for g, p in tests.items()})
+
+    # -- snooping ---------------------------------------------------------------------------------
+    root = Path(course_root).resolve() if course_root else None
+    targets = {
+        "solutions (relative)": f"../../../solutions/{assignment}/{name}",
+        "gradebook (relative)": "../../../gradebook.db",
+        "other student (relative)": f"../../../submitted/{other_student}/{assignment}/{name}",
+    }
+    if root:
+        targets.update({
+            "solutions (absolute)": str(root / "solutions" / assignment / name),
+            "gradebook (absolute)": str(root / "gradebook.db"),
+            "other student (absolute)": str(root / "submitted" / other_student / assignment / name),
+            "nbgrader config": str(root / "nbgrader_config.py"),
+        })
+    targets.update({"/etc/shadow": "/etc/shadow", "/proc/1/environ": "/proc/1/environ"})
+    add("snoop", "reads solutions, the gradebook and another student's work; opens sockets",
+        _attack(full, _probe_code(targets, listener_port), before_answer=False), all_pass, probe=True)
+    return cases
+
+
+def write_case(case: Case, folder: str | Path) -> Path:
+    """Write a case's files into ``folder`` (a student's submitted/STUDENT/ASSIGNMENT/)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for fname, content in case.files.items():
+        (folder / fname).write_bytes(content)
+    return folder
+
+
+def read_probe(notebook: str | Path) -> dict | None:
+    """The report a hostile probe printed in a graded notebook, or None if it printed none."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for line in out.get("text", "").splitlines():
+                if line.startswith(PROBE_MARK):
+                    return json.loads(line[len(PROBE_MARK):])
+    return None

@@ -1,0 +1,361 @@
+"""Inspect a submission before grading: say what is wrong with it, and repair what can be.
+
+Real classes hand in files that are not notebooks, notebooks under another name, and notebooks
+whose graded cells were deleted, copied, split, re-typed or edited. Left alone, some of these stop
+``nbgrader autograde`` for that student (a file that is not JSON) and others grade unfairly (a
+deleted test cell is never run). :func:`inspect` compares a student's folder with the released
+exercise and returns an :class:`Outcome`: every :class:`Problem` found, each in words a person
+understands, and a *prepared* copy of the submission that nbgrader can always grade.
+
+The submitted files are only read, never modified: repairs go into the prepared copy, under
+``<course>/.mlse/intake/STUDENT/ASSIGNMENT``; grade it with
+``sandbox.autograde_one(..., submitted_directory=outcome.submitted_directory)``.
+
+Problem codes (``Problem.code``), and what happens to each:
+
+=====================  ===========================================================================
+not_json               the file is not JSON (truncated, binary): left out, graded as missing (0)
+not_notebook           JSON, but not a notebook: left out, graded as missing (0)
+missing_notebook       an expected notebook is absent or unreadable: nbgrader scores it 0
+renamed_notebook       a notebook under another name, recognised by its cells: graded as itself
+extra_notebook         a notebook that is not part of the assignment: not graded
+deleted_cell           a graded or locked cell is gone: put back from the release
+duplicate_cell         a graded or locked cell appears more than once (copied, or split): test and
+                       locked copies are reduced to one; answer copies all run, in order
+retyped_cell           a cell's type was changed (code to markdown...): changed back
+edited_locked_cell     a test or locked cell was edited: the original is restored (nbgrader does
+                       this too, from the gradebook) and graded as if untouched
+symlink                a symbolic link (to solutions, say): left out, never followed
+suspicious_code        student code redefines a name the tests rely on, or tampers with IPython:
+                       graded, but flagged for a person to look at
+=====================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["Problem", "Outcome", "inspect", "INTAKE_DIR"]
+
+INTAKE_DIR = ".mlse/intake"  # relative to the course root; nbgrader's layout below it
+
+RISKY = re.compile(r"os\._exit|os\.fork|os\.kill|ctypes|signal\.signal|socket|subprocess|os\.system|"
+                   r"resource\.setrlimit")
+REPAIRED = {"renamed_notebook", "deleted_cell", "duplicate_cell", "retyped_cell", "edited_locked_cell"}
+TAMPERING = re.compile(r"showtraceback|input_transformers|ast_transformers|run_cell|excepthook|"
+                       r"__builtins__|builtins\.|sys\.modules\[|set_custom_exc|events\.register")
+
+
+@dataclass
+class Problem:
+    code: str
+    notebook: str
+    message: str
+
+    @property
+    def repaired(self) -> bool:
+        return self.code in REPAIRED
+
+
+@dataclass
+class Outcome:
+    """What intake found in one student's submission of one assignment."""
+
+    student: str
+    assignment: str
+    status: str  # ok | repaired | flagged | nothing_gradable | no_submission
+    problems: list[Problem] = field(default_factory=list)
+    prepared: Path | None = None  # the prepared copy: .../STUDENT/ASSIGNMENT
+    submitted_directory: str | None = None  # for nbgrader's CourseDirectory.submitted_directory
+
+    @property
+    def codes(self) -> set[str]:
+        return {p.code for p in self.problems}
+
+    def summary(self) -> str:
+        if not self.problems:
+            return f"{self.student}: {self.status}"
+        return f"{self.student}: {self.status}: " + "; ".join(p.message for p in self.problems)
+
+    def to_dict(self) -> dict:
+        return {"student": self.student, "assignment": self.assignment, "status": self.status,
+                "problems": [vars(p) | {"repaired": p.repaired} for p in self.problems],
+                "prepared": str(self.prepared) if self.prepared else None}
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _gid(cell) -> str | None:
+    meta = _meta(cell)
+    if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+        return meta.get("grade_id")
+    return None
+
+
+def _is_test(meta: dict) -> bool:
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _kind(meta: dict) -> str:
+    if _is_test(meta):
+        return "test cell"
+    if meta.get("solution"):
+        return "answer cell"
+    return "locked cell"
+
+
+def _read_notebook(path: Path) -> tuple[object | None, str | None, str]:
+    """(notebook, problem code, message): the notebook when it reads, else why it does not."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, "not_json", f"{path.name} is not a notebook file (not valid JSON: {exc.__class__.__name__})"
+    if not (isinstance(data, dict) and isinstance(data.get("cells"), list) and "nbformat" in data):
+        return None, "not_notebook", f"{path.name} is JSON but not a Jupyter notebook (no cells)"
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises several kinds
+        return None, "not_notebook", f"{path.name} is not a valid notebook ({str(exc).splitlines()[0][:120]})"
+    return nb, None, ""
+
+
+def _protected_names(release) -> set[str]:
+    """Names the tests rely on: everything the locked set-up cells import or define."""
+    names: set[str] = set()
+    for cell in release.cells:
+        meta = _meta(cell)
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("solution") and not _is_test(meta):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            names |= _bound_names(tree)
+    return names
+
+
+def _bound_names(tree) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _suspicious(cell, protected: set[str]) -> str | None:
+    """Why a student's code cell deserves a human look, or None."""
+    found = TAMPERING.search(cell.source)
+    if found:
+        return f"touches `{found.group(0)}` (IPython or Python internals)"
+    found = RISKY.search(cell.source)
+    if found:
+        return f"uses `{found.group(0)}` (process, signal or network control)"
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return None
+    rebound = sorted(_bound_names(tree) & protected)
+    if rebound:
+        return "redefines " + ", ".join(f"`{n}`" for n in rebound) + ", which the tests rely on"
+    return None
+
+
+def _compare(release, nb, name: str, problems: list[Problem]):
+    """Repair ``nb`` (a copy) against ``release``; record each problem found."""
+    rel_cells = {_gid(c): (i, c) for i, c in enumerate(release.cells) if _gid(c)}
+    order = [_gid(c) for c in release.cells if _gid(c)]
+
+    # duplicates: nbgrader keeps the grading metadata on the LAST copy; for tests and locked
+    # cells, drop the earlier copies (they would run a partial or edited test for nothing)
+    seen: dict[str, int] = {}
+    for c in nb.cells:
+        if _gid(c):
+            seen[_gid(c)] = seen.get(_gid(c), 0) + 1
+    for gid, count in sorted(seen.items()):
+        if count > 1 and gid in rel_cells:
+            meta = _meta(rel_cells[gid][1])
+            kind = _kind(meta)
+            if meta.get("solution"):
+                how = "all copies run in order; the last one is the graded answer"
+                # nbgrader would blank the earlier copies' metadata, then refuse the notebook as
+                # "old metadata format": make them plain cells of the student's instead
+                last = max(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
+                for i, c in enumerate(nb.cells):
+                    if _gid(c) == gid and i != last:
+                        del c.metadata["nbgrader"]
+            else:
+                how = "only the last copy is kept"
+                last = max(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
+                nb.cells = [c for i, c in enumerate(nb.cells) if _gid(c) != gid or i == last]
+            problems.append(Problem("duplicate_cell", name,
+                                    f"{name}: {kind} '{gid}' appears {count} times (copied or split): {how}"))
+
+    # deleted: put back from the release, after the nearest earlier cell that is still there
+    present = {_gid(c) for c in nb.cells}
+    for pos, gid in enumerate(order):
+        if gid in present:
+            continue
+        cell = copy.deepcopy(rel_cells[gid][1])
+        earlier = [g for g in order[:pos] if g in present]
+        at = 0
+        if earlier:
+            at = max(i for i, c in enumerate(nb.cells) if _gid(c) == earlier[-1]) + 1
+        nb.cells.insert(at, cell)
+        present.add(gid)
+        kind = _kind(_meta(cell))
+        fix = ("put back from the exercise, so it is graded as if untouched" if kind != "answer cell"
+               else "put back as the blank exercise cell (its answer is missing)")
+        problems.append(Problem("deleted_cell", name, f"{name}: {kind} '{gid}' was deleted: {fix}"))
+
+    # re-typed and edited cells
+    for cell in nb.cells:
+        gid = _gid(cell)
+        if gid not in rel_cells:
+            continue
+        orig = rel_cells[gid][1]
+        meta, orig_meta = _meta(cell), _meta(orig)
+        if cell.cell_type != orig.cell_type:
+            problems.append(Problem("retyped_cell", name, f"{name}: {_kind(orig_meta)} '{gid}' was changed "
+                                    f"from {orig.cell_type} to {cell.cell_type}: changed back"))
+            cell.cell_type = orig.cell_type
+            if cell.cell_type == "code":
+                cell.setdefault("outputs", [])
+                cell.setdefault("execution_count", None)
+            else:
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+        edits = []
+        if not orig_meta.get("solution") and cell.source != orig.source:
+            edits.append("its content")
+            cell.source = orig.source
+        changed = sorted(k for k in set(orig_meta) | set(meta) if k != "checksum" and orig_meta.get(k) != meta.get(k))
+        if changed:
+            edits.append("its grading settings (" + ", ".join(changed) + ")")
+            cell.metadata["nbgrader"] = copy.deepcopy(orig_meta)
+        if edits:
+            problems.append(Problem("edited_locked_cell", name, f"{name}: {_kind(orig_meta)} '{gid}': "
+                                    f"{' and '.join(edits)} had been edited: restored, graded as if untouched"))
+
+    protected = _protected_names(release)
+    for cell in nb.cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code" or (_gid(cell) and not meta.get("solution")):
+            continue
+        why = _suspicious(cell, protected)
+        if why:
+            where = f"answer cell '{_gid(cell)}'" if _gid(cell) else "a cell of the student's own"
+            problems.append(Problem("suspicious_code", name, f"{name}: {where} {why}: look at it"))
+    ids: set[str] = set()
+    for i, cell in enumerate(nb.cells):  # copies and re-inserted cells must not share an id
+        if cell.get("id") in ids or not cell.get("id"):
+            cell["id"] = f"mlse-intake-{i:03d}"
+        ids.add(cell["id"])
+    return nb
+
+
+def inspect(course_root: str | Path, assignment: str, student: str, *,
+            submitted: str = "submitted", release: str | Path | None = None,
+            prepare: bool = True) -> Outcome:
+    """Inspect ``submitted/STUDENT/ASSIGNMENT`` against the released exercise.
+
+    ``release`` is the folder of released notebooks (default: ``exercises/ASSIGNMENT``, this
+    course's nbgrader release directory). With ``prepare`` (the default), writes the repaired
+    copy that should be graded and returns its location in the outcome.
+    """
+    root = Path(course_root).resolve()
+    folder = root / submitted / student / assignment
+    release_dir = Path(release) if release else root / "exercises" / assignment
+    expected = {p.name: nbformat.read(p, as_version=4) for p in sorted(release_dir.glob("*.ipynb"))}
+    if not expected:
+        raise FileNotFoundError(f"no released notebooks in {release_dir}: run `mlse release {assignment}`")
+    if not folder.is_dir():
+        return Outcome(student, assignment, "no_submission",
+                       [Problem("missing_notebook", "", f"no submission folder {folder}")])
+
+    problems: list[Problem] = []
+    for link in sorted(p for p in folder.rglob("*") if p.is_symlink()):
+        # a link could make the trusted grader copy a file the student must not see
+        problems.append(Problem("symlink", link.name, f"{link.relative_to(folder)} is a symbolic link "
+                                f"(to {os.readlink(link)}): left out, never followed"))
+    readable: dict[str, object] = {}
+    for path in sorted(p for p in folder.glob("*.ipynb") if not p.is_symlink()):
+        nb, code, message = _read_notebook(path)
+        if nb is None:
+            problems.append(Problem(code, path.name, message))
+        else:
+            readable[path.name] = nb
+
+    matched: dict[str, object] = {}
+    for name in expected:
+        if name in readable:
+            matched[name] = readable.pop(name)
+    for name, rel in expected.items():  # recognise renamed notebooks by their grade ids
+        if name in matched:
+            continue
+        want = {_gid(c) for c in rel.cells if _gid(c)}
+        best = max(readable.items(), key=lambda kv: len(want & {_gid(c) for c in kv[1].cells}), default=None)
+        if best and want & {_gid(c) for c in best[1].cells}:
+            matched[name] = readable.pop(best[0])
+            problems.append(Problem("renamed_notebook", name,
+                                    f"{best[0]} is {name} under another name: graded as {name}"))
+    for name in readable:
+        problems.append(Problem("extra_notebook", name, f"{name} is not part of this assignment: not graded"))
+    for name in expected:
+        if name not in matched:
+            problems.append(Problem("missing_notebook", name, f"{name} is missing or unreadable: it scores 0"))
+
+    repaired = {name: _compare(expected[name], copy.deepcopy(nb), name, problems)
+                for name, nb in matched.items()}
+
+    codes = {p.code for p in problems}
+    if not matched:
+        status = "nothing_gradable"
+    elif codes - REPAIRED - {"extra_notebook"}:
+        status = "flagged"
+    elif codes & REPAIRED:
+        status = "repaired"
+    else:
+        status = "ok"
+    outcome = Outcome(student, assignment, status, problems)
+    if prepare:
+        dest = root / INTAKE_DIR / student / assignment
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        for path in sorted(folder.iterdir()):  # the student's other files, and timestamp.txt
+            if path.is_symlink():
+                continue  # reported below; never followed
+            if path.is_dir():
+                shutil.copytree(path, dest / path.name, symlinks=True,
+                                ignore=lambda d, names: [n for n in names if (Path(d) / n).is_symlink()])
+            elif path.suffix != ".ipynb" and path.is_file():
+                shutil.copy2(path, dest / path.name)
+        for name in readable:  # extra notebooks travel along (nbgrader skips them)
+            nbformat.write(readable[name], dest / name)
+        for name, nb in repaired.items():
+            nbformat.write(nb, dest / name)
+        if not repaired:
+            # nbgrader refuses a submission without any notebook of the assignment; the blank
+            # exercise stands in for it, so the student is graded (0 on every test) like the rest
+            for name in expected:
+                shutil.copy2(release_dir / name, dest / name)
+            problems.append(Problem("missing_notebook", "", "nothing gradable was handed in: the blank "
+                                    "exercise is graded in its place (0 on every test)"))
+        outcome.prepared = dest
+        outcome.submitted_directory = INTAKE_DIR
+    return outcome
