@@ -70,6 +70,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     parser.add_argument("--assignments", nargs="*", default=None, help="default: all")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade with `mlse grade --no-sandbox` (the pipeline measured in docs/benchmarks.md)")
     parser.add_argument("--skip-single", action="store_true",
                         help="skip the --workers 1 run (then no per-notebook overhead ratio)")
     args = parser.parse_args()
@@ -94,7 +96,7 @@ def main() -> int:
 
         print(f"2/4 mlse grade with {workers} workers ...", flush=True)
         t0 = time.perf_counter()
-        outcomes = [o for a in assignments for o in grade_assignment(par, a, workers=workers)]
+        outcomes = [o for a in assignments for o in grade_assignment(par, a, workers=workers, sandbox=not args.no_sandbox)]
         t_par = time.perf_counter() - t0
         failed = [o.student for o in outcomes if o.status == "failed"]
         same = gradebook_rows(db_url_for(seq)) == gradebook_rows(db_url_for(par))
@@ -105,7 +107,7 @@ def main() -> int:
             print("3/4 mlse grade with 1 worker ...", flush=True)
             t0 = time.perf_counter()
             for a in assignments:
-                grade_assignment(one, a, workers=1)
+                grade_assignment(one, a, workers=1, sandbox=not args.no_sandbox)
             t_one = time.perf_counter() - t0
 
         print("4/4 bare nbclient execution ...", flush=True)

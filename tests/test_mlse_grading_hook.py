@@ -23,12 +23,12 @@ def test_extra_config_reaches_the_kernel_and_failure_is_reported(tmp_path):
     for source in notebooks_of(ROOT / "solutions" / assignment):
         submit_notebook(ws, "ada", assignment, source)
     # a kernel that does not exist stands in for a sandbox that refuses to start
-    [outcome] = grade_assignment(ws, assignment, workers=1,
+    [outcome] = grade_assignment(ws, assignment, workers=1, sandbox=False,
                                  extra_config={"Execute": {"kernel_name": "no-such-kernel"}})
     assert outcome.status == "failed"
     assert "no-such-kernel" in outcome.message or "NoSuchKernel" in outcome.message, outcome.message
     assert not (ws / "autograded" / "ada" / assignment).exists()
-    # the same submission, without the hook, grades normally and scores full marks
+    # the same submission, without the hook and sandboxed (the default), scores full marks
     [outcome] = grade_assignment(ws, assignment, workers=1)
     assert outcome.status == "graded"
     from mlse.gradebook import cell_scores

@@ -33,28 +33,26 @@ def test_exercises_are_generated_from_solutions(generated_workspace, assignment)
                       f"solutions/: regenerate it with `mlse release {assignment}`, never edit it by hand")
 
 
-def _hidden_lines(source: str) -> list[str]:
-    lines, inside = [], False
+def _split_hidden(source: str) -> tuple[list[str], list[str]]:
+    """(lines outside hidden-test regions, lines inside them) of a cell's source."""
+    visible, hidden, inside = [], [], False
     for line in source.splitlines():
         if "BEGIN HIDDEN TESTS" in line:
             inside = True
         elif "END HIDDEN TESTS" in line:
             inside = False
-        elif inside and len(line.strip()) > 25:  # long enough to be specific, not `else:`
-            lines.append(line.strip())
-    return lines
+        else:
+            (hidden if inside else visible).append(line)
+    return visible, hidden
+
+
+def _hidden_lines(source: str) -> list[str]:
+    """Hidden-test lines long enough to be specific (not `else:`)."""
+    return [line.strip() for line in _split_hidden(source)[1] if len(line.strip()) > 25]
 
 
 def _visible_lines(source: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line:
-            inside = True
-        elif "END HIDDEN TESTS" in line:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return lines
+    return _split_hidden(source)[0]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -55,7 +55,8 @@ def cmd_grade(args) -> int:
     root = find_course_root()
     failed = 0
     for assignment in _assignments(root, args.assignment):
-        outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force)
+        outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
+                                       sandbox=not args.no_sandbox)
         failed += sum(o.status == "failed" for o in outcomes)
     return 1 if failed else 0
 
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code unsandboxed, with your rights (only for code you trust)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")

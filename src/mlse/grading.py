@@ -75,7 +75,8 @@ class GradeJob:
     assignment: str
     student: str
     gradebook_snapshot: str  # a consistent copy of the class gradebook, read-only for workers
-    extra_config: dict = field(default_factory=dict)  # the sandbox hook: merged over nbgrader_config.py
+    extra_config: dict = field(default_factory=dict)  # merged over nbgrader_config.py
+    sandbox: bool = True  # inspect the submission (intake) and run its kernel sandboxed (issue 7)
 
 
 @dataclass
@@ -168,8 +169,37 @@ def _private_workspace(job: GradeJob) -> Path:
                     ignore=_IGNORE)
     shutil.copytree(root / "submitted" / job.student / job.assignment,
                     ws / "submitted" / job.student / job.assignment, ignore=_IGNORE)
+    release = root / "exercises" / job.assignment
+    if release.is_dir():  # intake compares a submission with the released exercise
+        shutil.copytree(release, ws / "exercises" / job.assignment, ignore=_IGNORE)
     shutil.copyfile(job.gradebook_snapshot, ws / "gradebook.db")
     return ws
+
+
+def _grade_sandboxed(job: GradeJob, ws: Path, log: logging.Logger) -> tuple[bool, str]:
+    """Intake, then real nbgrader autograde with the kernel in the sandbox (src/mlse/sandbox.py).
+
+    A repaired or flagged submission is graded from intake's prepared copy, so symbolic links are
+    never followed and repairs apply. A submission with nothing gradable in it (no notebook reads)
+    is still handed to nbgrader as it is (no student code can run from it), so the gradebook
+    records it exactly as sequential nbgrader would, and the outcome carries intake's reason.
+    See docs/grading-safety.md.
+    """
+    from . import intake
+    from .sandbox import autograde_one
+
+    outcome = intake.inspect(ws, job.assignment, job.student)
+    if outcome.problems:
+        log.warning("intake: %s", outcome.summary())
+    if outcome.status == "no_submission" or "symlink" in outcome.codes and outcome.status == "nothing_gradable":
+        return False, f"intake: {outcome.summary()}"
+    prepared = None if outcome.status == "nothing_gradable" else outcome.submitted_directory
+    result = autograde_one(ws, job.assignment, job.student, submitted_directory=prepared)
+    for warning in result.warnings:
+        log.warning("sandbox: %s", warning)
+    if outcome.status == "nothing_gradable":
+        return False, f"intake: {outcome.summary()}"
+    return result.ok, "" if result.ok else (result.error or "sandboxed autograde failed")
 
 
 def grade_in_workspace(job: GradeJob) -> WorkerResult:
@@ -200,15 +230,18 @@ def grade_in_workspace(job: GradeJob) -> WorkerResult:
         with open(ws / "worker-stderr.log", "wb") as err:
             os.dup2(err.fileno(), 2)
         warnings.simplefilter("ignore")
-        config = _load_course_config(ws, job.extra_config)
-        coursedir = CourseDirectory(config=config, log=logger)
-        coursedir.assignment_id = job.assignment
-        coursedir.student_id = job.student
-        app = Autograde(coursedir=coursedir, config=config, log=logger)
-        app.force = True  # the parent decided already that this submission needs grading
-        app.create_student = True
-        app.start()
-        success, error = True, ""
+        if job.sandbox:
+            success, error = _grade_sandboxed(job, ws, logger)
+        else:
+            config = _load_course_config(ws, job.extra_config)
+            coursedir = CourseDirectory(config=config, log=logger)
+            coursedir.assignment_id = job.assignment
+            coursedir.student_id = job.student
+            app = Autograde(coursedir=coursedir, config=config, log=logger)
+            app.force = True  # the parent decided already that this submission needs grading
+            app.create_student = True
+            app.start()
+            success, error = True, ""
     except BaseException:  # noqa: BLE001  (one submission must never stop the batch)
         success, error = False, traceback.format_exc()
     finally:
@@ -374,7 +407,7 @@ def _run_jobs(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
 
 
 def grade_assignment(root: str | Path, assignment: str, *, workers: int | None = None,
-                     force: bool = False, extra_config: dict | None = None,
+                     force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                      students: Iterable[str] | None = None,
                      progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Autograde every submission of ``assignment`` under ``root``; return one outcome each.
@@ -427,7 +460,7 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     gb = None
     try:
         snapshot = snapshot_gradebook(root / "gradebook.db", tmp / "gradebook-snapshot.db")
-        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}))
+        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}), sandbox)
                 for student in to_grade]
 
         def on_start() -> None:  # every worker exists: now open the gradebook, start reporting
@@ -467,7 +500,7 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
 
 
 def grade_with_progress(root: str | Path, assignment: str, *, workers: int | None = None,
-                        force: bool = False, extra_config: dict | None = None,
+                        force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                         console=None) -> list[Outcome]:
     """:func:`grade_assignment` with a rich progress bar and a summary table on ``console``."""
     from rich.console import Console
@@ -492,7 +525,7 @@ def grade_with_progress(root: str | Path, assignment: str, *, workers: int | Non
 
     try:
         outcomes = grade_assignment(root, assignment, workers=workers, force=force,
-                                    extra_config=extra_config, progress=advance)
+                                    extra_config=extra_config, sandbox=sandbox, progress=advance)
     finally:
         bar.stop()
     console.print(summary_table(outcomes, assignment))
