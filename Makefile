@@ -36,8 +36,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 setup: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test
 
+# Jupyter refuses to start as root unless told to (containers and cloud shells often run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 course: setup
-	$(BIN)/jupyter lab --notebook-dir=. course/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=. course/00_start_here.ipynb
 
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
