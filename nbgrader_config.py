@@ -27,7 +27,7 @@ c.Execute.interrupt_on_timeout = True
 # first redact their outputs (a traceback quotes the hidden source; see src/mlse/feedback.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "mlse.feedback.RedactHiddenOutputs",
+    "mlse.outputs.feedback.RedactHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

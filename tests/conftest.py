@@ -15,7 +15,7 @@ import pytest
 
 from mlse.gradebook import CellScore, cell_scores, db_url_for
 from mlse.nbgrader_cli import environment_with_bin, run_nbgrader
-from mlse.simulate import blank_submission, half_done_submission
+from simulated import blank_submission, half_done_submission
 from mlse.workspace import list_assignments, make_workspace, notebooks_of, submit_notebook
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Broken and hostile submissions, graded for real: every one gets a clear outcome, the batch goes on.
 
-One class of students, one per case of :mod:`mlse.hostile` (built from the real m1_roles_warmup
+One class of students, one per case of :mod:`hostile_cases` (built from the real m1_roles_warmup
 exercise), is put through intake and sandboxed ``nbgrader autograde`` (two at a time, as
 ``mlse grade`` would). Each test then asserts on what the gradebook, the graded notebooks and the
 intake outcome say about one case. Per-cell timeout 5 s and memory limit 1 GB keep it quick.
@@ -21,9 +21,10 @@ import pytest
 from conftest import ROOT
 from mlse import intake
 from mlse.gradebook import cell_scores, db_url_for
-from mlse.hostile import Case, build_cases, read_probe, write_case
+from hostile_cases import Case, build_cases, read_probe, write_case
 from mlse.nbgrader_cli import run_nbgrader
-from mlse.sandbox import GradeResult, autograde_one, isolation_available
+from mlse.grade.one import GradeResult, autograde_one
+from mlse.sandbox import isolation_available
 from mlse.workspace import make_workspace
 
 ASSIGNMENT = "m1_roles_warmup"

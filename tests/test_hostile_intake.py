@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from mlse import intake
-from mlse.hostile import build_cases, write_case
+from hostile_cases import build_cases, write_case
 
 ASSIGNMENT = "m1_roles_warmup"
 NOTEBOOK = "roles_warmup.ipynb"

@@ -25,8 +25,8 @@ import pytest
 
 from conftest import ROOT
 from mlse.gradebook import cell_scores, db_url_for
-from mlse.hostile import build_cases, write_case
-from mlse.journal import Journal, grade_all
+from hostile_cases import build_cases, write_case
+from mlse.grade.journal import Journal, grade_all
 from mlse.nbgrader_cli import environment_with_bin, run_nbgrader
 from mlse.workspace import make_workspace
 
@@ -80,7 +80,7 @@ def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
     # 2. killed midway, then resumed
     killed = _class(tmp_path / "killed")
     journal = Journal(killed, ASSIGNMENT)
-    script = (f"from mlse.journal import grade_all; "
+    script = (f"from mlse.grade.journal import grade_all; "
               f"grade_all({str(killed)!r}, {ASSIGNMENT!r}, {STUDENTS!r}, **{OPTIONS!r})")
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=killed, env=environment_with_bin(),
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

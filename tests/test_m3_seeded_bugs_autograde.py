@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT
 from mlse.gradebook import cell_scores, db_url_for
 from mlse.nbgrader_cli import run_nbgrader
-from mlse.simulate import answer_cells, fill_answers
+from simulated import answer_cells, fill_answers
 from mlse.workspace import make_workspace, submit_notebook
 
 ASSIGNMENT = "m3_software_engineer"

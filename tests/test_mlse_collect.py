@@ -9,7 +9,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ASSIGNMENTS, ROOT
-from mlse.cli import main
+from mlse.apps.cli import main
 from mlse.collect import collect_zip
 from mlse.gradebook import db_url_for
 from mlse.workspace import make_workspace, notebooks_of

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ASSIGNMENTS, ROOT
 from mlse.gradebook import db_url_for
-from mlse.grading import GradingError, grade_assignment
+from mlse.grade.batch import GradingError, grade_assignment
 from mlse.nbgrader_cli import run_nbgrader
 from mlse.workspace import make_workspace, notebooks_of, submit_notebook
 

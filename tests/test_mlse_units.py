@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ASSIGNMENTS, ROOT
 from mlse.demo import PROFILES, demo_students, forget_edge_cases, make_submission, one_slip
-from mlse.feedback import WITHHELD, RedactHiddenOutputs
+from mlse.outputs.feedback import WITHHELD, RedactHiddenOutputs
 from mlse.workspace import notebooks_of
 
 

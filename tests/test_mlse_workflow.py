@@ -19,12 +19,12 @@ import pytest
 
 from conftest import ASSIGNMENTS, ROOT
 from mlse.demo import make_demo_class
-from mlse.export import export_grades
-from mlse.feedback import _visible_lines, generate_feedback, hidden_regions, html_text, significant_lines
+from mlse.outputs.export import export_grades
+from mlse.outputs.feedback import _visible_lines, generate_feedback, hidden_regions, html_text, significant_lines
 from mlse.gradebook import cell_scores, db_url_for, gradebook_rows
-from mlse.grading import grade_assignment
+from mlse.grade.batch import grade_assignment
 from mlse.nbgrader_cli import run_nbgrader
-from mlse.report import analyse, write_report
+from mlse.outputs.report import analyse, write_report
 from mlse.workspace import notebooks_of
 
 pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet")

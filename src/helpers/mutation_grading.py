@@ -33,7 +33,7 @@ import threading
 import types
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any, Callable, Mapping, MutableMapping, Sequence
 
 __all__ = [
     "TestResult",

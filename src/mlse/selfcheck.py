@@ -16,10 +16,10 @@ from pathlib import Path
 
 import nbformat
 
-from .feedback import RedactHiddenOutputs
+from .outputs.feedback import RedactHiddenOutputs
 from .gradebook import cell_scores
-from .grading import GradeJob, grade_in_workspace
-from .report import part_of_cells
+from .grade.batch import GradeJob, grade_in_workspace
+from .outputs.report import part_of_cells
 from .workspace import find_course_root, list_assignments, make_workspace, submit_notebook
 
 __all__ = ["PartResult", "assignment_of", "check_notebook", "check_notebooks"]
@@ -117,7 +117,7 @@ def _generate(ws: Path, assignment: str) -> None:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
-    from .grading import _load_course_config
+    from .grade.batch import _load_course_config
 
     config = _load_course_config(ws, {})
     coursedir = CourseDirectory(config=config)

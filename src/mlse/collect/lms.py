@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from .workspace import notebooks_of
+from ..workspace import notebooks_of
 
 __all__ = ["LmsFile", "parse_lms_name", "collect_zip", "CollectReport", "print_collect_report"]
 
@@ -102,7 +102,7 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path,
     """
     from nbgrader.api import Gradebook
 
-    from .gradebook import db_url_for
+    from ..gradebook import db_url_for
 
     root = Path(root)
     expected = {nb.name for nb in notebooks_of(root / "solutions" / assignment)}

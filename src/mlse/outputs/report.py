@@ -27,8 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from .gradebook import db_url_for
-from .workspace import notebooks_of
+from ..gradebook import db_url_for
+from ..workspace import notebooks_of
 
 __all__ = ["ItemAnalysis", "TestStat", "PartStat", "analyse", "write_report"]
 

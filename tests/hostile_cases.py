@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell
 
-from .simulate import answer_cells, fill_answers
+from simulated import answer_cells, fill_answers
 
 __all__ = ["Case", "build_cases", "write_case", "PROBE_MARK", "read_probe"]
 

@@ -20,9 +20,9 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from . import intake
-from .gradebook import cell_scores, db_url_for
-from .sandbox import GradeResult, autograde_one
+from .. import intake
+from ..gradebook import cell_scores, db_url_for
+from .one import GradeResult, autograde_one
 
 __all__ = ["Journal", "submission_digest", "grade_one", "grade_all"]
 

@@ -175,7 +175,7 @@ class FeedbackFile:
 def generate_feedback(root: str | Path, assignment: str) -> list[FeedbackFile]:
     """Run nbgrader's generate_feedback for every graded submission of ``assignment``, then check
     every file for hidden-test leaks; a leaking file is deleted and reported as withheld."""
-    from .nbgrader_cli import NbgraderError, run_nbgrader
+    from ..nbgrader_cli import NbgraderError, run_nbgrader
 
     root = Path(root)
     graded = root / "autograded"

@@ -1,28 +1,18 @@
-"""Run students' code sandboxed while nbgrader grades it.
+"""The student's kernel, sandboxed: a jupyter_client kernel manager that starts it isolated.
 
 nbgrader runs a student's notebook in a kernel with the grader's rights and with the working
 directory inside the course folder, where ``../../..`` reaches ``solutions/`` and the gradebook
-(nbgrader issue #483). This module keeps nbgrader's own pipeline (restoring the tests, executing,
-saving grades into the gradebook) and changes only *how the kernel runs*:
-
-* :class:`SandboxedKernelManager` starts every grading kernel in a throwaway working copy of the
-  submission (outside the course folder), through :mod:`mlse.sandbox_exec`, which on Linux puts it
-  in fresh mount, network and PID namespaces where only the operating system, the Python
-  environment and that copy are visible; with resource limits (memory, CPU time, processes, file
-  size); as an unprivileged uid of its own when the grader is root. Where the OS does not allow a
-  protection it says so in a warning (or refuses, with ``require_isolation``), never silently.
-* :class:`SandboxedExecute` is nbgrader's Execute with that kernel manager, a cap on the output a
-  cell can send, and recovery when a cell kills its kernel or cannot be interrupted: the cell gets
-  an error (so its tests score zero), the kernel restarts, the notebook's locked set-up cells are
-  run again, and the rest of the notebook is graded.
-* :func:`autograde_one` runs ``nbgrader autograde`` for ONE student with both in place, and
-  returns a :class:`GradeResult`. It is the entry point for ``mlse grade`` (see
-  docs/grading-safety.md for what it guarantees and what it does not).
+(nbgrader issue #483). :class:`SandboxedKernelManager` starts every grading kernel instead in a
+throwaway working copy of the student's own submitted files (outside the course folder), through
+:mod:`mlse.sandbox.launcher`, which on Linux puts it in fresh mount, network and PID namespaces
+where only the operating system, the Python environment and that copy are visible; with resource
+limits (memory, CPU time, processes, file size); as an unprivileged uid of its own when the grader
+is root. Where the OS does not allow a protection it says so in a warning (or refuses, with
+``require_isolation``), never silently. :mod:`mlse.grade.execute` is the Execute step that uses it.
 """
 
 from __future__ import annotations
 
-import copy
 import fcntl
 import functools
 import json
@@ -33,30 +23,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
-from nbformat.v4 import new_output
 from traitlets import Bool, Dict, Integer, List, Unicode
 
-from nbgrader.preprocessors import Execute
 
 __all__ = [
     "DEFAULT_LIMITS",
-    "GradeResult",
-    "SandboxedExecute",
     "SandboxedKernelManager",
-    "autograde_one",
     "isolation_available",
     "sweep_stale_sandboxes",
 ]
 
-EXEC = Path(__file__).with_name("sandbox_exec.py")
+EXEC = Path(__file__).with_name("launcher.py")
 
 #: Limits applied to every grading kernel (see docs/grading-safety.md for the reasoning).
 DEFAULT_LIMITS = {
@@ -204,6 +185,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     hide = List(Unicode(), help="more folders to hide (e.g. an exchange outside /srv)").tag(config=True)
     expose = List(Unicode(), help="more folders to expose read-only").tag(config=True)
     course_root = Unicode("", help="the course folder: checked never to be exposed").tag(config=True)
+    work_source = Unicode("", help="the folder whose files become the student's working copy: the "
+                                   "student's own submission, never the folder nbgrader grades in "
+                                   "(whose notebook holds the restored hidden tests)")
 
     _sandbox: Path | None = None
     _slot: _UidSlot | None = None
@@ -243,10 +227,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.remove(self.connection_file)  # written afresh, then handed to the kernel's uid
             self._connection_file_written = False
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        submission = kw.get("cwd")
-        if not restarting and submission:
-            # The throwaway working copy: the student's own files only.
-            shutil.copytree(submission, box / "work", dirs_exist_ok=True, symlinks=True)
+        if not restarting:
+            self._fill_working_copy(box / "work", kw.get("cwd"))
         plan = self._plan(cmd, kw.get("env") or {})
         (box / "plan.json").write_text(json.dumps(plan, indent=1))
         os.chmod(box / "plan.json", 0o600)
@@ -254,6 +236,21 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["cwd"] = str(box / "work")
         kw["env"] = plan["env"]
         return [sys.executable, "-I", "-S", str(EXEC), "outer", str(box / "plan.json"), "--", *cmd], kw
+
+    def _fill_working_copy(self, work: Path, cwd: str | None) -> None:
+        """The throwaway working copy: the student's own submitted files only.
+
+        nbgrader executes the notebook from ``autograded/``, where it has already restored the
+        hidden tests into the notebook file; copying that folder would hand them to student code
+        (``open("roles_warmup.ipynb").read()``). So the copy is made from the submission itself
+        (``work_source``); without one (a kernel started outside grading), from ``cwd`` minus
+        every notebook file, which is the one thing nbgrader rewrites there.
+        """
+        if self.work_source:
+            shutil.copytree(self.work_source, work, dirs_exist_ok=True, symlinks=True)
+        elif cwd:
+            shutil.copytree(cwd, work, dirs_exist_ok=True, symlinks=True,
+                            ignore=shutil.ignore_patterns("*.ipynb"))
 
     def _plan(self, cmd: list[str], env: dict) -> dict:
         box, mode = self._sandbox, self._mode_used
@@ -344,190 +341,3 @@ def _outermost(paths: list[str]) -> list[str]:
         if not any(p == o or p.startswith(o.rstrip("/") + "/") for o in out):
             out.append(p)
     return sorted(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# The Execute preprocessor
-
-
-class SandboxedExecute(Execute):
-    """nbgrader's Execute, with sandboxed kernels, capped outputs and recovery from dead kernels."""
-
-    max_output_bytes = Integer(1_000_000, help="largest output a cell may keep while it runs; the "
-                                               "rest is dropped with a note").tag(config=True)
-    max_restarts = Integer(3, help="kernel restarts per notebook before the remaining cells "
-                                   "are marked not run").tag(config=True)
-
-    def __init__(self, *args, **kwargs):
-        kwargs["kernel_manager_class"] = SandboxedKernelManager
-        super().__init__(*args, **kwargs)
-        self._restarts = 0
-        self._truncated: set[int] = set()
-
-    # -- output cap ----------------------------------------------------------------------------
-
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep at most ``max_output_bytes`` of a cell's output while it runs (nbgrader's
-        LimitOutput trims lines only afterwards, once everything is in the grader's memory)."""
-        if cell_index in self._truncated:
-            return None
-        out = super().output(outs, msg, display_id, cell_index)
-        size = sum(len(json.dumps(o)) for o in outs)
-        if size > self.max_output_bytes:
-            self._truncated.add(cell_index)
-            last = outs[-1] if outs else None
-            if last is not None and isinstance(last.get("text"), str):
-                last["text"] = last["text"][: max(0, len(last["text"]) - (size - self.max_output_bytes))]
-            outs.append(new_output("stream", name="stdout", text=(
-                f"\n[output truncated by the grader: more than {self.max_output_bytes:,} bytes]\n")))
-        return out
-
-    # -- recovery ------------------------------------------------------------------------------
-
-    def _error(self, cell, ename: str, evalue: str) -> None:
-        cell.outputs.append(new_output("error", ename=ename, evalue=evalue,
-                                       traceback=[f"{ename}: {evalue}"]))
-
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if cell.cell_type != "code" or not cell.source.strip():
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if self._restarts > self.max_restarts:
-            cell.outputs = []
-            self._error(cell, "NotRun", "not run: the kernel died too many times in this notebook")
-            return cell
-        try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        except (DeadKernelError, CellTimeoutError) as exc:
-            why = ("the kernel died while running this cell (it exited, crashed, or hit a "
-                   "resource limit)" if isinstance(exc, DeadKernelError) else
-                   f"this cell ran past the {self.timeout} s time limit and ignored the interrupt")
-            self.log.warning("Cell %d: %s; restarting the kernel", cell_index, why)
-            self._error(cell, "KernelDied" if isinstance(exc, DeadKernelError) else "CellTimeoutError",
-                        why + ". The kernel was restarted; the rest of the notebook was still graded.")
-            self._restarts += 1
-            await self._restart_and_replay(cell_index)
-            return cell
-
-    execute_cell = run_sync(async_execute_cell)
-
-    async def _restart_and_replay(self, cell_index: int) -> None:
-        """A fresh kernel, then the notebook's locked set-up code cells (the instructor's, never the
-        student's) above ``cell_index`` again, so later parts find their imports and data."""
-        try:
-            await self.km.restart_kernel(now=True)
-            await self.kc.wait_for_ready(timeout=self.startup_timeout)
-        except Exception as exc:  # the restart itself failed: the rest cannot run
-            self.log.error("Kernel restart failed: %s", exc)
-            self._restarts = self.max_restarts + 1
-            return
-        for i, earlier in enumerate(self.nb.cells[:cell_index]):
-            meta = earlier.metadata.get("nbgrader", {})
-            if earlier.cell_type == "code" and meta.get("locked") and not meta.get("grade") \
-                    and not meta.get("solution"):
-                await super().async_execute_cell(copy.deepcopy(earlier), i, store_history=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# One student, end to end
-
-
-@dataclass
-class GradeResult:
-    """What happened when one student's submission was autograded."""
-
-    student: str
-    assignment: str
-    ok: bool                       # nbgrader finished and wrote grades for this student
-    isolation: str                 # "root", "userns" or "none"
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-    error: str = ""                # why it did not finish, when ok is False
-    log_tail: str = ""             # the end of nbgrader's log, for a person to read
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-
-AUTOGRADE_PREPROCESSORS = [  # nbgrader's own list, with Execute replaced
-    "mlse.sandbox.SandboxedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-
-
-def _run_autograde(settings: dict, argv: list[str]) -> None:
-    """``nbgrader autograde ARGV`` in this process, with the sandbox configured on top of the
-    course's nbgrader_config.py (run by :func:`autograde_one` in a child process)."""
-    from nbgrader.apps.autogradeapp import AutogradeApp
-    from traitlets.config import Config
-
-    app = AutogradeApp.instance()
-    app.initialize(argv)
-    extra = Config()
-    extra.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
-    for key, value in settings.items():  # "Class.trait" -> value
-        cls, trait = key.split(".")
-        extra[cls][trait] = value
-    app.update_config(extra)
-    app.start()
-
-
-def autograde_one(course_root: str | Path, assignment: str, student: str, *,
-                  cell_timeout: int | None = None, limits: dict | None = None,
-                  require_isolation: bool = False, force: bool = True,
-                  submitted_directory: str | None = None, wall_timeout: float = 3600) -> GradeResult:
-    """Autograde ``student``'s submission of ``assignment`` with real nbgrader, sandboxed.
-
-    Runs ``nbgrader autograde ASSIGNMENT --student STUDENT`` in its own process (so nothing a
-    submission does can take the caller down) with :class:`SandboxedExecute` in place of Execute.
-    nbgrader itself (trusted) restores the tests from the gradebook, and saves the grades into it;
-    only the kernel is sandboxed. ``cell_timeout`` overrides the course's ``Execute.timeout``.
-
-    The submitted files are only read. Returns a :class:`GradeResult`; it never raises for a bad
-    submission (``ok`` False and ``error`` say what happened).
-    """
-    from .nbgrader_cli import environment_with_bin
-
-    root = Path(course_root).resolve()
-    start = time.monotonic()
-    mode, reason = isolation_available()
-    warnings = [] if mode == "root" else [f"reduced isolation ({mode}): {reason}"]
-    settings = {
-        "SandboxedKernelManager.course_root": str(root),
-        "SandboxedKernelManager.limits": {**DEFAULT_LIMITS, **(limits or {})},
-        "SandboxedKernelManager.require_isolation": require_isolation,
-    }
-    if cell_timeout is not None:
-        settings["Execute.timeout"] = int(cell_timeout)
-        settings["SandboxedExecute.timeout"] = int(cell_timeout)
-    argv = [assignment, "--student", student, *(["--force"] if force else [])]
-    if submitted_directory:
-        argv.append(f"--CourseDirectory.submitted_directory={submitted_directory}")
-    cmd = [sys.executable, "-m", "mlse.sandbox", "autograde", json.dumps(settings), "--", *argv]
-    try:
-        proc = subprocess.run(cmd, cwd=root, env=environment_with_bin(), capture_output=True,
-                              text=True, timeout=wall_timeout)
-        log, rc = proc.stdout + proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        log, rc = f"nbgrader autograde took longer than {wall_timeout} s: {exc}", -1
-    warnings += [line.strip() for line in log.splitlines()
-                 if "[WARNING]" in line and ("sandbox" in line or "restarting" in line or "Cell" in line)]
-    failed = rc != 0 or "[ERROR]" in log and "There was an error processing" in log
-    error = ""
-    if failed:
-        lines = log.splitlines()
-        errors = [" ".join(l.strip() for l in lines[i:i + 3]) for i, l in enumerate(lines) if "[ERROR]" in l]
-        error = (errors[0] if errors else textwrap.shorten(log[-1000:], 500)).replace("[AutogradeApp | ERROR] ", "")
-    return GradeResult(student=student, assignment=assignment, ok=not failed, isolation=mode,
-                       seconds=round(time.monotonic() - start, 2), warnings=warnings, error=error,
-                       log_tail="" if not failed else log[-3000:])
-
-
-if __name__ == "__main__":  # python -m mlse.sandbox autograde SETTINGS_JSON -- NBGRADER_ARGS
-    if len(sys.argv) < 4 or sys.argv[1] != "autograde" or sys.argv[3] != "--":
-        raise SystemExit("usage: python -m mlse.sandbox autograde SETTINGS_JSON -- ASSIGNMENT --student ID ...")
-    _run_autograde(json.loads(sys.argv[2]), sys.argv[4:])

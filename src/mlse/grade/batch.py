@@ -185,8 +185,8 @@ def _grade_sandboxed(job: GradeJob, ws: Path, log: logging.Logger) -> tuple[bool
     records it exactly as sequential nbgrader would, and the outcome carries intake's reason.
     See docs/grading-safety.md.
     """
-    from . import intake
-    from .sandbox import autograde_one
+    from .. import intake
+    from .one import autograde_one
 
     outcome = intake.inspect(ws, job.assignment, job.student)
     if outcome.problems:
@@ -418,7 +418,7 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     """
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .gradebook import db_url_for
+    from ..gradebook import db_url_for
 
     root = Path(root).resolve()
     if not (root / "solutions" / assignment).is_dir():

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .nbgrader_cli import NbgraderError, environment_with_bin, run_nbgrader
-from .workspace import find_course_root, list_assignments
+from ..nbgrader_cli import NbgraderError, environment_with_bin, run_nbgrader
+from ..workspace import find_course_root, list_assignments
 
 
 def _assignments(root, name: str | None) -> list[str]:
@@ -40,7 +40,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from .collect import collect_zip, print_collect_report
+    from ..collect import collect_zip, print_collect_report
 
     root = find_course_root()
     (assignment,) = _assignments(root, args.assignment)
@@ -50,7 +50,7 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading import grade_with_progress
+    from ..grade.batch import grade_with_progress
 
     root = find_course_root()
     failed = 0
@@ -62,7 +62,7 @@ def cmd_grade(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from .feedback import feedback_with_report
+    from ..outputs.feedback import feedback_with_report
 
     root = find_course_root()
     problems = 0
@@ -72,7 +72,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_grades
+    from ..outputs.export import export_grades
 
     root = find_course_root()
     path, rows = export_grades(root, args.output)
@@ -81,7 +81,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from ..outputs.report import write_report
 
     root = find_course_root()
     for assignment in _assignments(root, args.assignment):
@@ -91,7 +91,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_demo_class(args) -> int:
-    from .demo import make_demo_class
+    from ..demo import make_demo_class
 
     root = find_course_root()
     students = make_demo_class(root, args.n, seed=args.seed)
@@ -105,7 +105,7 @@ def cmd_demo_class(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .selfcheck import check_notebooks
+    from ..selfcheck import check_notebooks
 
     return check_notebooks(args.notebooks)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .gradebook import db_url_for
+from ..gradebook import db_url_for
 
 __all__ = ["grade_table", "export_grades"]
 
