@@ -1,6 +1,7 @@
 # Two commands do all the set-up (see README.md):
 #   make course   set up, then open the course in JupyterLab
 #   make test     set up, then run the whole test suite (what CI runs)
+#   make test-fast  the inner loop: unit tests and one lesson, in under a minute (docs/testing.md)
 # Both build a virtual environment in .venv/ with the Python found as $(PYTHON) (3.10 or newer).
 
 PYTHON ?= python3
@@ -10,12 +11,13 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: course test setup setup-test release clean help
+.PHONY: course test test-fast setup setup-test release clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make course   set up and open the course in JupyterLab"
 	@echo "make test     set up and run the whole test suite"
+	@echo "make test-fast  unit tests and one lesson (the inner loop; make test before you push)"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
 	@echo "make clean    remove the environment and an instructor's local grading state"
 
@@ -29,9 +31,10 @@ $(VENV)/.installed: $(VENV)/.python-ok pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+# One pip run for the course and its test tools (a second run would resolve everything again).
+$(VENV)/.installed-test: $(VENV)/.python-ok pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	@touch $@
+	@touch $(VENV)/.installed $@
 
 setup: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test
@@ -44,6 +47,9 @@ course: setup
 
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: setup-test
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 release: setup
 	$(BIN)/mlse release

@@ -92,8 +92,6 @@ class LabServer:
     def __init__(self, course_dir: Path, state_dir: Path, start_timeout: float = 90):
         self.course_dir = course_dir
         self.token = secrets.token_hex(16)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = state_dir / "jupyterlab.log"
         dirs = {name: state_dir / name for name in ("config", "data", "runtime", "settings", "workspaces")}
         for folder in dirs.values():
@@ -110,20 +108,28 @@ class LabServer:
                    JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
                    JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
                    PYTHONUNBUFFERED="1")
-        cmd = [str(bindir / "jupyter"), "lab", "--no-browser", f"--port={self.port}",
-               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
-               f"--ServerApp.root_dir={course_dir}",
-               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI and containers run as root
-            cmd.append("--allow-root")
-        self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(cmd, cwd=course_dir, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            self._wait_until_up(start_timeout)
-        except Exception:
-            self.stop()
-            raise
+        # A free port can be taken by another process before the server binds it: then the server
+        # exits (no silent move to another port, which the test would not know) and we try again.
+        for attempt in range(3):
+            self.port = free_port()
+            self.base = f"http://127.0.0.1:{self.port}"
+            cmd = [str(bindir / "jupyter"), "lab", "--no-browser", f"--port={self.port}",
+                   "--ServerApp.port_retries=0",
+                   "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={course_dir}",
+                   "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+            if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI and containers run as root
+                cmd.append("--allow-root")
+            self._log = open(self.log_path, "w")
+            self.process = subprocess.Popen(cmd, cwd=course_dir, env=env, stdout=self._log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                self._wait_until_up(start_timeout)
+                return
+            except Exception:
+                self.stop()
+                if attempt == 2 or "already in use" not in self.log_tail():
+                    raise
 
     def _wait_until_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

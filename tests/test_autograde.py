@@ -10,7 +10,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENTS, ROOT
+from conftest import ASSIGNMENTS, ROOT, copy_course
+from mlse.gradebook import cell_scores, db_url_for
+from mlse.nbgrader_cli import run_nbgrader
 from mlse.workspace import notebooks_of
 
 pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet")
@@ -26,7 +28,13 @@ def test_solution_scores_full_marks(graded_class, assignment):
     assert every, f"{assignment}: the solution was not graded"
     scores = _autograded(every)
     if not scores:  # an assignment graded only by hand, such as module 5's reflection
-        assert all(not s.auto for s in every) and every, f"{assignment}: no graded cells at all"
+        manual = [s for s in every if not s.auto]
+        assert manual and all(s.max_score > 0 for s in manual), (
+            f"{assignment}: no autograded cell, so it must have answers graded by hand, worth points")
+        # The solution's answers differ from the released stubs, so they wait for a teacher
+        # (score None); an answer nbgrader scored 0 on its own would be left as handed out.
+        scored = [f"{s.notebook}/{s.cell}: {s.score}" for s in manual if s.score is not None]
+        assert not scored, f"{assignment}: the solution's hand-graded answers were scored unread: {scored}"
     short = [f"{s.notebook}/{s.cell}: {s.score} of {s.max_score}" for s in scores if s.score != s.max_score]
     assert not short, f"{assignment}: the solution loses points on: {short}"
 
@@ -79,13 +87,13 @@ def test_half_done_submission_scores_its_answered_parts(graded_class, assignment
     assert checked or not has_autograded, f"{assignment}: no test cell follows an answer cell"
 
 
-def test_grading_is_deterministic(graded_class):
-    """The same submission gets the same score: regrade one assignment and compare."""
-    from mlse.gradebook import cell_scores, db_url_for
-    from mlse.nbgrader_cli import run_nbgrader
-
+def test_grading_is_deterministic(graded_class, tmp_path):
+    """The same submission gets the same score: regrade one assignment and compare (in a copy:
+    the graded class is shared by every test of the run)."""
     assignment = ASSIGNMENTS[0]
+    ws = copy_course(graded_class.workspace, tmp_path / "regraded")
     before = [(s.student, s.cell, s.score) for s in graded_class.scores[assignment]]
-    run_nbgrader(["autograde", assignment, "--force"], cwd=graded_class.workspace)
-    after = [(s.student, s.cell, s.score) for s in cell_scores(db_url_for(graded_class.workspace), assignment)]
+    assert before, f"{assignment}: nothing was graded"
+    run_nbgrader(["autograde", assignment, "--force"], cwd=ws)
+    after = [(s.student, s.cell, s.score) for s in cell_scores(db_url_for(ws), assignment)]
     assert before == after

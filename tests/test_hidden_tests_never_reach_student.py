@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from conftest import ASSIGNMENTS, ROOT
+from conftest import ASSIGNMENTS, ROOT, copy_course
 from mlse.gradebook import cell_scores, db_url_for
-from mlse.nbgrader_cli import run_nbgrader
+from mlse.nbgrader_cli import environment_with_bin
 from mlse.notebook_cells import hidden_regions, is_autograded_test
-from mlse.workspace import make_workspace, notebooks_of
+from mlse.workspace import notebooks_of
 
 MARK = "MLSE-LEAK-PROBE:"
 
@@ -99,11 +100,10 @@ GRADED = [a for a in ASSIGNMENTS
 
 
 @pytest.fixture(scope="module")
-def probed(tmp_path_factory):
+def probed(released_course, tmp_path_factory):
     """Every assignment with hidden tests, one probing student each, graded by `mlse grade`."""
-    ws = make_workspace(tmp_path_factory.mktemp("probe"), ROOT)
+    ws = copy_course(released_course, tmp_path_factory.mktemp("probe"))
     for assignment in GRADED:
-        run_nbgrader(["generate_assignment", assignment, "--force"], cwd=ws)
         for solution_path in notebooks_of(ws / "solutions" / assignment):
             hidden = _hidden_lines(nbformat.read(solution_path, as_version=4))
             nb = nbformat.read(ws / "exercises" / assignment / solution_path.name, as_version=4)
@@ -112,11 +112,8 @@ def probed(tmp_path_factory):
             folder = ws / "submitted" / "prober" / assignment
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, folder / solution_path.name)
-        run_nbgrader_grade = ["mlse", "grade", assignment, "--workers", "1"]
-        from mlse.nbgrader_cli import environment_with_bin
-        import subprocess
-        proc = subprocess.run(run_nbgrader_grade, cwd=ws, env=environment_with_bin(), capture_output=True,
-                              text=True, timeout=900)
+        proc = subprocess.run(["mlse", "grade", assignment, "--workers", "1"], cwd=ws,
+                              env=environment_with_bin(), capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return ws
 

@@ -9,6 +9,7 @@ intake outcome say about one case. Per-cell timeout 5 s and memory limit 1 GB ke
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +19,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_course
 from mlse import intake
 from mlse.gradebook import cell_scores, db_url_for
 from hostile_cases import Case, build_cases, read_probe, write_case
-from mlse.nbgrader_cli import run_nbgrader
 from mlse.grade.one import GradeResult, autograde_one
 from mlse.sandbox import isolation_available
-from mlse.workspace import make_workspace
 
 ASSIGNMENT = "m1_roles_warmup"
 NOTEBOOK = "roles_warmup.ipynb"
@@ -50,10 +49,9 @@ class HostileClass:
     submitted_before: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def hostile_class(tmp_path_factory) -> HostileClass:
-    ws = make_workspace(tmp_path_factory.mktemp("hostile"), ROOT)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], cwd=ws)
+@pytest.fixture(scope="module")
+def hostile_class(released_course, tmp_path_factory) -> HostileClass:
+    ws = copy_course(released_course, tmp_path_factory.mktemp("hostile"))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -109,11 +107,15 @@ def test_intake_reports_what_is_wrong(hostile_class, name):
 def test_the_snooping_notebook_reads_nothing_and_connects_nowhere(hostile_class):
     report = read_probe(hostile_class.workspace / "autograded" / "snoop" / ASSIGNMENT / NOTEBOOK)
     assert report is not None, "the probe's report is missing from the graded notebook"
-    mode, _ = isolation_available()
+    mode, reason = isolation_available()
     leaked = {k: v for k, v in report.items() if isinstance(v, str) and v.startswith(("READ", "CONNECTED"))
               and k != "/proc/1/environ"}
     if mode == "none":
-        pytest.skip(f"no namespaces here; the probe found {leaked}")
+        # A laptop without namespaces can only say so; CI must check the isolation it promises.
+        message = f"no isolation here ({reason}); the probe found {leaked}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run student code isolated, but cannot: {message}", pytrace=False)
+        pytest.skip(message)
     assert not leaked, f"student code could reach: {leaked}"
     ws = str(hostile_class.workspace)
     assert not report["cwd"].startswith(ws), f"the kernel ran inside the course folder: {report['cwd']}"

@@ -23,12 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_course
 from mlse.gradebook import cell_scores, db_url_for
 from hostile_cases import build_cases, write_case
 from mlse.grade.journal import Journal, grade_all
-from mlse.nbgrader_cli import environment_with_bin, run_nbgrader
-from mlse.workspace import make_workspace
+from mlse.nbgrader_cli import environment_with_bin
 
 ASSIGNMENT = "m1_roles_warmup"
 NOTEBOOK = "roles_warmup.ipynb"
@@ -38,9 +37,8 @@ OPTIONS = {"cell_timeout": 5, "limits": {"memory_mb": 1024, "cpu_seconds": 120}}
 pytestmark = pytest.mark.skipif(not (ROOT / "solutions" / ASSIGNMENT).is_dir(), reason="no warm-up assignment")
 
 
-def _class(dest: Path) -> Path:
-    ws = make_workspace(dest, ROOT)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], cwd=ws)
+def _class(released: Path, dest: Path) -> Path:
+    ws = copy_course(released, dest)
     cases = {c.name: c for c in build_cases(ws / "solutions" / ASSIGNMENT / NOTEBOOK,
                                             ws / "exercises" / ASSIGNMENT / NOTEBOOK)}
     for student in STUDENTS:
@@ -53,32 +51,36 @@ def _scores(ws: Path) -> dict:
 
 
 def _sandbox_processes() -> list[int]:
-    """Live processes running as a sandbox uid (see SandboxedKernelManager.uid_base)."""
+    """Live processes of this test's sandboxes: running as a sandbox uid (see
+    SandboxedKernelManager.uid_base) in a sandbox folder under this module's temporary folder,
+    as their command line or environment says. Kernels of other runs on the machine (another
+    copy of the suite, an instructor grading) are none of this test's business."""
+    mine = os.fsencode(tempfile.gettempdir())
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 uid = entry.stat().st_uid
-            except FileNotFoundError:
+                if not 1_790_000_000 <= uid < 1_790_000_000 + 256:
+                    continue
+                if "\nState:\tZ" in (entry / "status").read_text():  # zombies hold nothing
+                    continue
+                if mine in (entry / "cmdline").read_bytes() or mine in (entry / "environ").read_bytes():
+                    pids.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
                 continue
-            if 1_790_000_000 <= uid < 1_790_000_000 + 256:
-                try:
-                    if "\nState:\tZ" not in (entry / "status").read_text():  # zombies hold nothing
-                        pids.append(int(entry.name))
-                except FileNotFoundError:
-                    pass
     return pids
 
 
-def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
-    straight = _class(tmp_path / "straight")
+def test_killed_batch_resumes_and_every_run_gives_the_same_scores(released_course, tmp_path):
+    straight = _class(released_course, tmp_path / "straight")
     grade_all(straight, ASSIGNMENT, STUDENTS, **OPTIONS)
     reference = _scores(straight)
     assert {s for s, _ in reference} == set(STUDENTS)
     assert reference[("honest", "part3_hidden")] == 2.0 and reference[("os_exit", "part2_visible")] == 0.0
 
     # 2. killed midway, then resumed
-    killed = _class(tmp_path / "killed")
+    killed = _class(released_course, tmp_path / "killed")
     journal = Journal(killed, ASSIGNMENT)
     script = (f"from mlse.grade.journal import grade_all; "
               f"grade_all({str(killed)!r}, {ASSIGNMENT!r}, {STUDENTS!r}, **{OPTIONS!r})")

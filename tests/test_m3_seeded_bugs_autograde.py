@@ -16,11 +16,9 @@ import textwrap
 import nbformat
 import pytest
 
-from conftest import ROOT
-from mlse.gradebook import cell_scores, db_url_for
-from mlse.nbgrader_cli import run_nbgrader
+from conftest import ROOT, class_submissions
 from simulated import answer_cells, fill_answers
-from mlse.workspace import make_workspace, submit_notebook
+from mlse.workspace import submit_notebook
 
 ASSIGNMENT = "m3_software_engineer"
 NOTEBOOK = "software_engineer.ipynb"
@@ -62,10 +60,10 @@ EXPECTED = {"some": 3.0, "nothing": 0.0, "wrongspec": 0.0}
 pytestmark = pytest.mark.skipif(not (ROOT / "solutions" / ASSIGNMENT).is_dir(), reason="no m3 assignment")
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    ws = make_workspace(tmp_path_factory.mktemp("m3_seeded"), ROOT)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], cwd=ws)
+@class_submissions(ASSIGNMENT)
+def _seeded_learners(ws, assignment):
+    """The three learners join the session's graded class: graded in its one `nbgrader autograde`
+    run of m3 (see conftest.py), not in a run of their own."""
     solution = nbformat.read(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
     every_answer = {c.metadata["nbgrader"]["grade_id"] for c in answer_cells(solution)}
     for student, tests in LEARNER_TESTS.items():
@@ -75,8 +73,13 @@ def graded(tmp_path_factory):
         cell.source = textwrap.dedent(tests).strip()
         nb.metadata["mlse_filename"] = NOTEBOOK
         submit_notebook(ws, student, ASSIGNMENT, nb)
-    run_nbgrader(["autograde", ASSIGNMENT, "--force"], cwd=ws)
-    return ws, cell_scores(db_url_for(ws), ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def graded(graded_class):
+    scores = [s for s in graded_class.scores[ASSIGNMENT] if s.student in LEARNER_TESTS]
+    assert {s.student for s in scores} == set(LEARNER_TESTS), "a seeded learner was not graded"
+    return graded_class.workspace, scores
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))

@@ -8,7 +8,8 @@ from conftest import ASSIGNMENTS, ROOT
 from mlse.selfcheck import check_notebook
 from mlse.workspace import notebooks_of
 
-pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet")
+pytestmark = [pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet"),
+              pytest.mark.slow]  # grades two notebooks on real kernels
 
 
 def _state():

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ASSIGNMENTS, ROOT
+from conftest import ASSIGNMENTS, ROOT, copy_course
 from mlse.apps.cli import main
 from mlse.collect import collect_zip
 from mlse.gradebook import db_url_for
@@ -17,15 +17,19 @@ from mlse.workspace import make_workspace, notebooks_of
 pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet")
 
 
-@pytest.fixture
-def course(tmp_path):
-    ws = make_workspace(tmp_path / "course", ROOT)
-    with Gradebook(db_url_for(ws)) as gb:
+def _course_with_students(ws):
+    make_workspace(ws, ROOT)
+    with Gradebook(db_url_for(ws)) as gb:  # a new gradebook: nbgrader runs alembic (seconds)
         gb.update_or_create_student("jdoe", first_name="Jane", last_name="Doe", lms_user_id="12345")
         gb.update_or_create_student("asmith", first_name="Alan", last_name="Smith")
         gb.update_or_create_student("mgarcia", first_name="María", last_name="García")
         gb.update_or_create_student("bking", first_name="Bo", last_name="King")
-    return ws
+
+
+@pytest.fixture
+def course(shared, tmp_path):
+    """A course folder whose gradebook knows four students: made once per run, copied per test."""
+    return copy_course(shared("course-with-students", _course_with_students), tmp_path / "course")
 
 
 def _notebook(marker: str) -> bytes:

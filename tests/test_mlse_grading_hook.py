@@ -8,18 +8,17 @@ import pytest
 from conftest import ASSIGNMENTS, ROOT
 from mlse.gradebook import db_url_for
 from mlse.grade.batch import GradingError, grade_assignment
-from mlse.nbgrader_cli import run_nbgrader
 from mlse.workspace import make_workspace, notebooks_of, submit_notebook
 
 pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignments yet")
 
 
-def test_extra_config_reaches_the_kernel_and_failure_is_reported(tmp_path):
+def test_extra_config_reaches_the_kernel_and_failure_is_reported(course_copy, tmp_path):
     assignment = ASSIGNMENTS[0]
-    ws = make_workspace(tmp_path / "course", ROOT)
+    unreleased = make_workspace(tmp_path / "unreleased", ROOT)
     with pytest.raises(GradingError, match="mlse release"):
-        grade_assignment(ws, assignment)  # not generated yet: a clear error, not a traceback
-    run_nbgrader(["generate_assignment", assignment, "--force"], cwd=ws)
+        grade_assignment(unreleased, assignment)  # not generated yet: a clear error, not a traceback
+    ws = course_copy  # the same course, generated
     for source in notebooks_of(ROOT / "solutions" / assignment):
         submit_notebook(ws, "ada", assignment, source)
     # a kernel that does not exist stands in for a sandbox that refuses to start

@@ -17,7 +17,7 @@ import shutil
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENTS, ROOT
+from conftest import ASSIGNMENTS, ROOT, copy_course
 from mlse.demo import make_demo_class
 from mlse.outputs.export import export_grades
 from mlse.outputs.feedback import _visible_lines, generate_feedback, hidden_regions, html_text, significant_lines
@@ -62,15 +62,10 @@ def _leaky_submission(assignment: str, notebook):
 
 
 @pytest.fixture(scope="module")
-def demo_class(tmp_path_factory):
+def demo_class(released_course, tmp_path_factory):
     """A workspace with a demo class graded by `mlse grade` (2 workers), and a copy of it graded
     by sequential `nbgrader autograde`."""
-    parallel = tmp_path_factory.mktemp("parallel")
-    shutil.copy2(ROOT / "nbgrader_config.py", parallel / "nbgrader_config.py")
-    for folder in ("solutions", "exercises"):
-        shutil.copytree(ROOT / folder, parallel / folder)
-    for assignment in ASSIGNMENTS:
-        run_nbgrader(["generate_assignment", assignment, "--force"], cwd=parallel)
+    parallel = copy_course(released_course, tmp_path_factory.mktemp("parallel"))
     make_demo_class(parallel, N_DEMO)
     for assignment in ASSIGNMENTS:
         for source in notebooks_of(ROOT / "solutions" / assignment):

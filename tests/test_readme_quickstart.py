@@ -13,10 +13,13 @@ import shutil
 import subprocess
 
 import nbformat
+import pytest
 
 from conftest import ROOT
 from mlse.gradebook import cell_scores, db_url_for
 from mlse.nbgrader_cli import environment_with_bin
+
+pytestmark = pytest.mark.slow  # runs nbgrader five times
 
 
 def _quickstart_commands() -> str:

@@ -18,8 +18,8 @@ def _files(folder):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_exercises_are_generated_from_solutions(generated_workspace, assignment):
-    fresh = generated_workspace / "exercises" / assignment
+def test_exercises_are_generated_from_solutions(released_course, assignment):
+    fresh = released_course / "exercises" / assignment
     committed = ROOT / "exercises" / assignment
     assert committed.is_dir(), f"exercises/{assignment} is missing: run `mlse release {assignment}`"
     assert _files(fresh) == _files(committed), f"exercises/{assignment} has other files than nbgrader generates"
