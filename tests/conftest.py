@@ -86,7 +86,7 @@ def use_tmpdir(folder: str | Path) -> None:
 
 
 if not os.environ.get(_RUN_TMP_VAR):
-    _run_tmp = tempfile.mkdtemp(prefix="mlse-test-run-", dir=_ORIGINAL_TMP)
+    _run_tmp = tempfile.mkdtemp(prefix="mlse-t-", dir=_ORIGINAL_TMP)  # short: see module_tmpdir
     os.environ[_RUN_TMP_VAR] = _run_tmp
     os.environ["MLSE_TEST_ORIGINAL_TMP"] = _ORIGINAL_TMP
     use_tmpdir(_run_tmp)
@@ -261,11 +261,14 @@ def graded_class(shared, released_course) -> GradedClass:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def module_tmpdir(tmp_path_factory) -> Path:
+def module_tmpdir() -> Path:
     """Every test module gets a temporary folder of its own (TMPDIR), so what a module finds in
-    it (sandbox folders, grading scratch copies) is its own, whatever runs beside it."""
+    it (sandbox folders, grading scratch copies) is its own, whatever runs beside it.
+
+    Its path is kept short (``/tmp/mlse-t-XXXXXXXX/mXXXXXXXX``): Unix socket paths (a sandboxed
+    kernel's ZeroMQ sockets, Chromium's singleton socket) must fit in 107 bytes."""
     before = os.environ["TMPDIR"]
-    folder = tmp_path_factory.mktemp("tmpdir")
+    folder = Path(tempfile.mkdtemp(prefix="m", dir=RUN_TMP))
     use_tmpdir(folder)
     yield folder
     use_tmpdir(before)
@@ -297,8 +300,30 @@ def _scope_name(item) -> str:
 
 
 #: Modules (and lessons) that take longest, longest first: measured with --durations, see
-#: docs/testing.md. A module missing here only runs later; nothing breaks.
-SCHEDULE: list[str] = []
+#: docs/testing.md. A module missing here only runs later; nothing breaks. The first modules of
+#: the two workers need no shared build (or different ones), so neither waits on the other's lock.
+SCHEDULE: list[str] = [
+    "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
+    "test_in_browser.py",             # JupyterLab + Chromium; no shared build
+    "test_readme_quickstart.py",      # five nbgrader commands; no shared build
+    "test_hostile_grading.py",        # ~25 sandboxed gradings
+    "test_autograde.py",              # builds the graded class
+    "test_hostile_resume.py",         # grades three students three times, one kill -9
+    "test_hidden_tests_never_reach_student.py",
+    "test_mlse_check.py",
+    "02_ml_engineer.ipynb",
+    "04_shipping_together.ipynb",
+    "test_mlse_grading_hook.py",
+    "test_m3_seeded_bugs_autograde.py",  # reads the graded class
+    "test_release.py",
+    "test_ticket_service_and_pytest_summary.py",
+    "test_tickets.py",
+    "test_mlse_collect.py",
+    "03_software_engineer.ipynb",
+    "01_two_roles.ipynb",
+    "05_choosing_your_path.ipynb",
+    "00_start_here.ipynb",
+]
 
 
 def pytest_report_header(config):
