@@ -52,6 +52,9 @@ DEFAULT_LIMITS = {
 # (covered by an empty tmpfs), and the Python environment is then exposed back, read-only.
 SYSTEM_DIRS = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "dev", "proc", "sys"}
 # Hidden even though they sit under a visible system folder.
+# Which anonymous uids are in use, machine-wide: RLIMIT_NPROC counts every process of a uid, so two
+# grading runs (with different TMPDIRs) must never hand out the same uid at once.
+UID_LOCK_DIR = Path("/tmp/mlse-sandbox-uids")
 EXTRA_HIDDEN = ["/usr/local/share/nbgrader", "/dev/shm", "/etc/jupyter", "/usr/local/etc/jupyter"]
 
 
@@ -271,7 +274,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             else:
                 if self._slot is None:
                     self._slot = _UidSlot(self.uid_base, self.uid_count,
-                                          Path(tempfile.gettempdir()) / "mlse-sandbox-uids")
+                                          UID_LOCK_DIR)
                 plan["uid"] = plan["gid"] = self._slot.uid
         self._plan_uid = None if plan["uid"] is None else (plan["uid"], plan["gid"])
         home = box / "home"
