@@ -34,7 +34,6 @@ import io
 import logging
 import multiprocessing
 import os
-import re
 import shutil
 import sqlite3
 import sys
@@ -89,6 +88,7 @@ class WorkerResult:
     log: str
     error: str = ""
     seconds: float = 0.0
+    incidents: list[str] = field(default_factory=list)  # tampering signs, for a person to look at
 
 
 @dataclass
@@ -102,6 +102,7 @@ class Outcome:
     max_score: float | None = None
     seconds: float = 0.0
     message: str = ""
+    incidents: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,41 +177,18 @@ def _private_workspace(job: GradeJob) -> Path:
     return ws
 
 
-def _grade_sandboxed(job: GradeJob, ws: Path, log: logging.Logger) -> tuple[bool, str]:
-    """Intake, then real nbgrader autograde with the kernel in the sandbox (src/mlse/sandbox.py).
+def grade_in_workspace(job: GradeJob) -> WorkerResult:
+    """Grade one submission in a private workspace: intake, then :func:`mlse.grade.one.autograde`
+    (nbgrader's Autograde with the judge's Execute step), in this worker process.
 
-    A repaired or flagged submission is graded from intake's prepared copy, so symbolic links are
-    never followed and repairs apply. A submission with nothing gradable in it (no notebook reads)
-    is still handed to nbgrader as it is (no student code can run from it), so the gradebook
-    records it exactly as sequential nbgrader would, and the outcome carries intake's reason.
-    See docs/grading-safety.md.
+    This is the one grading path, whatever the options: ``job.sandbox`` False only lowers the
+    student kernel's isolation (limits and a working copy, no namespaces), and ``job.extra_config``
+    is applied on top of the course's nbgrader_config.py. Student code runs only in the kernels
+    that the Execute step starts, never here. It never raises: a failure comes back as
+    ``success=False`` with the exception that stopped nbgrader.
     """
     from .. import intake
-    from .one import autograde_one
-
-    outcome = intake.inspect(ws, job.assignment, job.student)
-    if outcome.problems:
-        log.warning("intake: %s", outcome.summary())
-    if outcome.status == "no_submission" or "symlink" in outcome.codes and outcome.status == "nothing_gradable":
-        return False, f"intake: {outcome.summary()}"
-    prepared = None if outcome.status == "nothing_gradable" else outcome.submitted_directory
-    result = autograde_one(ws, job.assignment, job.student, submitted_directory=prepared)
-    for warning in result.warnings:
-        log.warning("sandbox: %s", warning)
-    if outcome.status == "nothing_gradable":
-        return False, f"intake: {outcome.summary()}"
-    return result.ok, "" if result.ok else (result.error or "sandboxed autograde failed")
-
-
-def grade_in_workspace(job: GradeJob) -> WorkerResult:
-    """Grade one submission with nbgrader's Autograde, unchanged, in a private workspace.
-
-    This is the single place where student code runs (in the kernel that nbgrader's Execute
-    preprocessor starts), and so the place where a sandbox plugs in, through ``job.extra_config``.
-    It never raises: a failure comes back as ``success=False`` with nbgrader's log.
-    """
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
+    from .one import autograde
 
     start = time.perf_counter()
     buffer = io.StringIO()
@@ -220,36 +198,71 @@ def grade_in_workspace(job: GradeJob) -> WorkerResult:
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     logger.addHandler(handler)
-    workspace = ""
+    workspace, incidents = "", []
     saved_stderr = os.dup(2)
     try:
         ws = _private_workspace(job)
         workspace = str(ws)
-        # The kernel nbgrader starts inherits this process's stderr: keep its chatter (and
+        # The kernels nbgrader starts inherit this process's stderr: keep their chatter (and
         # SQLAlchemy's warnings from inside nbgrader) out of the instructor's progress bar.
         with open(ws / "worker-stderr.log", "wb") as err:
             os.dup2(err.fileno(), 2)
         warnings.simplefilter("ignore")
-        if job.sandbox:
-            success, error = _grade_sandboxed(job, ws, logger)
+        outcome = intake.inspect(ws, job.assignment, job.student)
+        if outcome.problems:
+            logger.warning("intake: %s", outcome.summary())
+        if outcome.status == "flagged":
+            incidents.append(f"intake: {outcome.summary()}")
+        if outcome.status == "no_submission" or ("symlink" in outcome.codes and outcome.status == "nothing_gradable"):
+            success, error = False, f"intake: {outcome.summary()}"
         else:
-            config = _load_course_config(ws, job.extra_config)
-            coursedir = CourseDirectory(config=config, log=logger)
-            coursedir.assignment_id = job.assignment
-            coursedir.student_id = job.student
-            app = Autograde(coursedir=coursedir, config=config, log=logger)
-            app.force = True  # the parent decided already that this submission needs grading
-            app.create_student = True
-            app.start()
-            success, error = True, ""
+            settings = {"SandboxedKernelManager.course_root": str(ws), **_flatten(job.extra_config)}
+            if not job.sandbox:
+                settings["SandboxedKernelManager.namespaces"] = False
+            prepared = None if outcome.status == "nothing_gradable" else outcome.submitted_directory
+            result = autograde(ws, job.assignment, job.student, settings=settings,
+                               submitted_directory=prepared, log=logger)
+            incidents += result.incidents
+            if outcome.status == "nothing_gradable":
+                success, error = False, f"intake: {outcome.summary()}"
+            else:
+                success, error = result.ok, result.error
+            if incidents and success:
+                _flag(ws, job, incidents)
     except BaseException:  # noqa: BLE001  (one submission must never stop the batch)
-        success, error = False, traceback.format_exc()
+        success, error = False, traceback.format_exc(limit=3)
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
         logger.removeHandler(handler)
     return WorkerResult(job, workspace, success, buffer.getvalue(), error,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, incidents)
+
+
+def _flatten(config: dict) -> dict:
+    """``{"Class": {"trait": v}}`` or ``{"Class.trait": v}`` as ``{"Class.trait": v}``."""
+    flat = {}
+    for key, value in (config or {}).items():
+        if isinstance(value, dict) and "." not in key:
+            flat.update({f"{key}.{trait}": v for trait, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _flag(ws: Path, job: GradeJob, incidents: list[str]) -> None:
+    """Mark the submission's notebooks ``flagged`` in the worker's gradebook (copied into the
+    class gradebook with the grades), so formgrader and the export show it needs a person."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{ws}/gradebook.db") as gb:
+        try:
+            submission = gb.find_submission(job.assignment, job.student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            notebook.flagged = True
+        gb.db.commit()
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,34 +334,6 @@ def _copy_autograded(result: WorkerResult) -> None:
     if result.success and src.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(src, dest)
-
-
-_EXCEPTION_LINE = re.compile(r"^(?:\[\w+\] )?([A-Za-z_][\w.]*(?:Error|Exception|Kernel|Interrupt|Exit)\b.*)$")
-
-
-def _first_error_line(result: WorkerResult) -> str:
-    """A one-line reason for a failed submission: the exception that ended the last traceback in
-    nbgrader's log (for example ``NoSuchKernel: No such kernel named ...`` or
-    ``CellTimeoutError: ...``), else the last error nbgrader logged."""
-    def last_exception(text: str) -> str | None:
-        in_traceback, found = False, None
-        for line in text.splitlines():
-            if "Traceback (most recent call last)" in line:
-                in_traceback = True
-            elif in_traceback and line.strip() and not line.startswith(" "):
-                m = _EXCEPTION_LINE.match(line.rstrip())
-                if m and "Please see the" not in line:  # nbgrader's closing summary says nothing
-                    found = m.group(1)
-                    in_traceback = False
-        return found
-
-    # the student's problem is in nbgrader's log; result.error only says that nbgrader gave up
-    found = last_exception(result.log) or last_exception(result.error)
-    if found:
-        return found[:200]
-    lines = [l.rstrip() for l in (result.log + "\n" + result.error).splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith("[ERROR]")]
-    return (errors[-1] if errors else lines[-1] if lines else "nbgrader failed without a message")[:200]
 
 
 def _score(gb, assignment: str, student: str) -> tuple[float | None, float | None]:
@@ -485,7 +470,8 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
             score, max_score = _score(gb, job.assignment, job.student)
             report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
                            score, max_score, result.seconds,
-                           "" if result.success else _first_error_line(result)))
+                           "" if result.success else (result.error or "grading failed"),
+                           incidents=result.incidents))
 
         _run_jobs(jobs, workers or _default_workers(), on_start, on_result)
     finally:
