@@ -332,8 +332,13 @@ def _copy_autograded(result: WorkerResult) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     if result.success and src.is_dir():
+        # Copied beside, then renamed: a run killed mid-copy leaves no half-written notebook that
+        # the next run's resume rule (needs_grading) would take for a graded one.
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dest)
+        partial = dest.with_name(f".{dest.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(src, partial)
+        os.rename(partial, dest)
 
 
 def _score(gb, assignment: str, student: str) -> tuple[float | None, float | None]:
@@ -515,7 +520,21 @@ def grade_with_progress(root: str | Path, assignment: str, *, workers: int | Non
     finally:
         bar.stop()
     console.print(summary_table(outcomes, assignment))
+    print_flagged(outcomes, console)
     return outcomes
+
+
+def print_flagged(outcomes: list[Outcome], console) -> None:
+    """The submissions a person should look at (marked ``flagged`` in the gradebook), and why:
+    a call into the student's code that failed in a telling way, a kernel that died, intake's
+    findings. Honest and blank submissions have none."""
+    flagged = [o for o in outcomes if o.incidents]
+    if not flagged:
+        return
+    console.print(f"[bold yellow]{len(flagged)} submission(s) flagged for a person to look at[/] "
+                  "(marked flagged in the gradebook):")
+    for o in flagged:
+        console.print(f"  [bold]{o.student}[/]: " + "; ".join(dict.fromkeys(o.incidents)))
 
 
 def summary_table(outcomes: list[Outcome], assignment: str):
