@@ -20,7 +20,7 @@ Why the result equals sequential ``nbgrader autograde``: grading student S's sub
 assignment A reads only the assignment's definition and S's own rows and files, and writes only
 S's rows for A. Every worker starts from a gradebook identical to the class gradebook in both, runs
 the same nbgrader code, and its rows for (S, A) are copied over verbatim. ``docs/grading.md``
-explains it at length; ``tests/test_mlse_grading.py`` checks it cell by cell.
+explains it at length; ``tests/test_mlse_workflow.py and tests/test_judge_equivalence.py`` checks it cell by cell.
 
 **Sandbox hook.** :func:`grade_in_workspace` is the one place where a submission's code is run.
 Its :class:`GradeJob` carries ``extra_config``, nbgrader/traitlets configuration merged over the
