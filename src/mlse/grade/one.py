@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..sandbox import DEFAULT_LIMITS, isolation_available
+from ..sandbox.zygote import ZYGOTE_ENV_VAR, ensure_zygote
 
 __all__ = ["AUTOGRADE_PREPROCESSORS", "GradeResult", "autograde_one"]
 
@@ -63,13 +64,21 @@ def _run_autograde(settings: dict, argv: list[str]) -> None:
 def autograde_one(course_root: str | Path, assignment: str, student: str, *,
                   cell_timeout: int | None = None, limits: dict | None = None,
                   require_isolation: bool = False, force: bool = True,
-                  submitted_directory: str | None = None, wall_timeout: float = 3600) -> GradeResult:
+                  submitted_directory: str | None = None, wall_timeout: float = 3600,
+                  notebook_timeout: int | None = None, warm: bool = True,
+                  sandbox_root: str | None = None) -> GradeResult:
     """Autograde ``student``'s submission of ``assignment`` with real nbgrader, sandboxed.
 
     Runs ``nbgrader autograde ASSIGNMENT --student STUDENT`` in its own process (so nothing a
     submission does can take the caller down) with :class:`SandboxedExecute` in place of Execute.
     nbgrader itself (trusted) restores the tests from the gradebook, and saves the grades into it;
-    only the kernel is sandboxed. ``cell_timeout`` overrides the course's ``Execute.timeout``.
+    only the kernel is sandboxed. ``cell_timeout`` overrides the course's ``Execute.timeout``,
+    ``notebook_timeout`` the total budget per notebook (``SandboxedExecute.notebook_timeout``).
+
+    ``warm``: kernels are forked from this process's zygote (:mod:`mlse.sandbox.zygote`, started
+    on first use and kept for the next submission), so imports are paid once per worker; when it
+    cannot start, kernels start cold, with a warning. ``sandbox_root``: where sandbox folders go
+    (default: the system temp folder).
 
     The submitted files are only read. Returns a :class:`GradeResult`; it never raises for a bad
     submission (``ok`` False and ``error`` say what happened).
@@ -88,12 +97,24 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     if cell_timeout is not None:
         settings["Execute.timeout"] = int(cell_timeout)
         settings["SandboxedExecute.timeout"] = int(cell_timeout)
+    if notebook_timeout is not None:
+        settings["SandboxedExecute.notebook_timeout"] = int(notebook_timeout)
+    if sandbox_root:
+        settings["SandboxedKernelManager.sandbox_root"] = str(sandbox_root)
+    env = environment_with_bin()
+    env.pop(ZYGOTE_ENV_VAR, None)
+    settings["SandboxedKernelManager.warm"] = bool(warm)
+    if warm:
+        try:
+            env[ZYGOTE_ENV_VAR] = ensure_zygote().address
+        except Exception as exc:  # noqa: BLE001  (cold kernels still grade)
+            warnings.append(f"warm start unavailable ({exc}): kernels start cold")
     argv = [assignment, "--student", student, *(["--force"] if force else [])]
     if submitted_directory:
         argv.append(f"--CourseDirectory.submitted_directory={submitted_directory}")
     cmd = [sys.executable, "-m", "mlse.grade.one", "autograde", json.dumps(settings), "--", *argv]
     try:
-        proc = subprocess.run(cmd, cwd=root, env=environment_with_bin(), capture_output=True,
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True,
                               text=True, timeout=wall_timeout)
         log, rc = proc.stdout + proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
