@@ -410,7 +410,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self.log.warning("sandbox: warm start unavailable (%s); starting the kernel cold", exc)
             else:
                 prov = self.provisioner
-                prov.process, prov.pid, prov.pgid = proc, proc.pid, proc.pid
+                # no process group: signals go through the pidfd (never to a reused pid)
+                prov.process, prov.pid, prov.pgid = proc, proc.pid, None
                 self.started_warm = True
                 self._reconcile_connection_info(prov.connection_info)
                 return

@@ -18,7 +18,9 @@ student's first cell. The zygote imports all of that once, then forks one kernel
   plan, and starts ``IPKernelApp`` on the connection file it was given;
 * the middle process watches the requester (the grader that asked): when that process dies, the
   kernel is killed, as ``PR_SET_PDEATHSIG`` does on the cold path; the grader gets a pidfd of
-  the middle process, through which it polls and signals the kernel safely (no pid reuse);
+  the middle process, through which it polls and signals safely (no pid reuse); the middle
+  process passes signals on to the kernel (an interrupt) and its death kills the kernel (which
+  dies with its parent), and with it the kernel's PID namespace;
 * children are reaped; the zygote exits when its owner does; :func:`ensure_zygote` starts a new
   one if it died.
 
@@ -176,6 +178,15 @@ def _middle(plan: dict, argv: list[str], requester: int, status_fd: int, zygote:
             os._exit(126)
         os._exit(0)
     os.close(status_fd)
+
+    def forward(signum, _frame):  # the grader signals us through a pidfd: pass it on
+        try:
+            os.kill(kernel, signum)
+        except OSError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(signum, forward)
     poller = select.poll()
     poller.register(watch, select.POLLIN)
     while True:
@@ -324,8 +335,11 @@ class ZygoteProcess:
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is not None:
-            raise ProcessLookupError(3, "No such process")
-        signal.pidfd_send_signal(self._pidfd, signum)
+            return  # as Popen: signalling a process that has exited does nothing
+        try:
+            signal.pidfd_send_signal(self._pidfd, signum)
+        except ProcessLookupError:
+            pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
