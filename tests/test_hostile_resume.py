@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -52,8 +51,10 @@ def _scores(ws: Path) -> dict:
     return {(s.student, s.cell): s.score for s in cell_scores(db_url_for(ws), ASSIGNMENT)}
 
 
-def _sandbox_processes() -> list[int]:
-    """Live processes running as a sandbox uid (see SandboxedKernelManager.uid_base)."""
+def _sandbox_processes(ours: Path) -> list[int]:
+    """Live processes running as a sandbox uid (see SandboxedKernelManager.uid_base) that belong
+    to this test (their command line or environment names its folder: a cold kernel's TMPDIR, a
+    warm kernel's zygote socket); other runs' sandboxes on the machine are not counted."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -63,16 +64,22 @@ def _sandbox_processes() -> list[int]:
                 continue
             if 1_790_000_000 <= uid < 1_790_000_000 + 256:
                 try:
-                    if "\nState:\tZ" not in (entry / "status").read_text():  # zombies hold nothing
-                        pids.append(int(entry.name))
-                except FileNotFoundError:
-                    pass
+                    if "\nState:\tZ" in (entry / "status").read_text():  # zombies hold nothing
+                        continue
+                    seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+                except (FileNotFoundError, ProcessLookupError, PermissionError):
+                    continue
+                if str(ours).encode() in seen:
+                    pids.append(int(entry.name))
     return pids
 
 
 def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
+    boxes = tmp_path / "boxes"
+    boxes.mkdir()
+    options = {**OPTIONS, "sandbox_root": str(boxes)}
     straight = _class(tmp_path / "straight")
-    grade_all(straight, ASSIGNMENT, STUDENTS, **OPTIONS)
+    grade_all(straight, ASSIGNMENT, STUDENTS, **options)
     reference = _scores(straight)
     assert {s for s, _ in reference} == set(STUDENTS)
     assert reference[("honest", "part3_hidden")] == 2.0 and reference[("os_exit", "part2_visible")] == 0.0
@@ -81,8 +88,11 @@ def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
     killed = _class(tmp_path / "killed")
     journal = Journal(killed, ASSIGNMENT)
     script = (f"from mlse.grade.journal import grade_all; "
-              f"grade_all({str(killed)!r}, {ASSIGNMENT!r}, {STUDENTS!r}, **{OPTIONS!r})")
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=killed, env=environment_with_bin(),
+              f"grade_all({str(killed)!r}, {ASSIGNMENT!r}, {STUDENTS!r}, **{options!r})")
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    env = {**environment_with_bin(), "TMPDIR": str(own_tmp)}  # its zygote lives in our folder
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=killed, env=env,
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while not journal.entries() and time.monotonic() < deadline and proc.poll() is None:
@@ -94,11 +104,11 @@ def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
     done_before = journal.entries()
     assert 1 <= len(done_before) < len(STUDENTS), f"kill -9 should land mid-batch; journal had {list(done_before)}"
     deadline = time.monotonic() + 15  # the kill travels grader -> launcher -> kernel -> its children
-    while _sandbox_processes() and time.monotonic() < deadline:
+    while _sandbox_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _sandbox_processes(), "a sandboxed kernel outlived the killed grader"
+    assert not _sandbox_processes(tmp_path), "a sandboxed kernel outlived the killed grader"
 
-    entries = grade_all(killed, ASSIGNMENT, STUDENTS, **OPTIONS)
+    entries = grade_all(killed, ASSIGNMENT, STUDENTS, **options)
     assert sorted(entries) == sorted(STUDENTS)
     for student, entry in done_before.items():  # finished before the kill: not graded again
         assert entries[student] == entry, f"{student} was graded again after the restart"
@@ -107,7 +117,7 @@ def test_killed_batch_resumes_and_every_run_gives_the_same_scores(tmp_path):
     # 3. the same class graded again from scratch
     for entry in Path(straight, ".mlse", "journal", ASSIGNMENT).glob("*.json"):
         entry.unlink()
-    grade_all(straight, ASSIGNMENT, STUDENTS, **OPTIONS)
+    grade_all(straight, ASSIGNMENT, STUDENTS, **options)
     assert _scores(straight) == reference, "regrading the same class changed scores"
-    leftover = list(Path(tempfile.gettempdir()).glob("mlse-sbx-*"))
+    leftover = list(boxes.glob("mlse-sbx-*"))
     assert not leftover, f"sandbox folders left behind: {leftover}"
