@@ -83,6 +83,21 @@ class SandboxedExecute(Execute):
             return None
         return super().process_message(verdict.msg, cell, cell_index)
 
+    def guard_client(self, client) -> None:
+        """Put another NotebookClient of this notebook (the judge's) under the same output budget."""
+        applied = client.process_message
+
+        def process_message(msg, cell, cell_index):
+            content = msg.get("content") or {}
+            display_id = (content.get("transient") or {}).get("display_id")
+            verdict = self._guard.check(msg, cell_index, display_id_count(
+                getattr(client, "_display_id_map", {}), display_id))
+            if verdict.note:
+                cell.outputs.append(new_output("stream", name="stdout", text=verdict.note))
+            return None if verdict.drop else applied(verdict.msg, cell, cell_index)
+
+        client.process_message = process_message
+
     # -- recovery ------------------------------------------------------------------------------
 
     def _error(self, cell, ename: str, evalue: str) -> None:

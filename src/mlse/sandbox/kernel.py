@@ -80,6 +80,9 @@ KERNEL_ENV_NAMES = ("PATH", "HOME", "TMPDIR", "LANG", "MPLCONFIGDIR", "IPYTHONDI
 SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
 # Hidden even though they sit under an exposed folder.
 EXTRA_HIDDEN = ["/usr/local/share/nbgrader", "/etc/jupyter", "/usr/local/etc/jupyter"]
+# Which anonymous uids are in use, machine-wide: RLIMIT_NPROC counts every process of a uid, so two
+# grading runs (with different TMPDIRs) must never hand out the same uid at once.
+UID_LOCK_DIR = Path("/tmp/mlse-sandbox-uids")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,14 +169,6 @@ class _UidSlot:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-def _uid_lock_dir() -> Path:
-    """One lock folder per machine (not per temp folder: graders with different TMPDIRs must
-    not hand out the same uid)."""
-    if os.access("/run", os.W_OK):
-        return Path("/run/mlse-sandbox-uids")
-    return Path(tempfile.gettempdir()) / "mlse-sandbox-uids"
 
 
 def sweep_stale_sandboxes(root: str | Path | None = None, log=None) -> list[Path]:
@@ -265,7 +260,8 @@ def sandbox_plan(box: Path, mode: str, python: str, *, limits: dict, uid: int | 
     plan = {"mode": mode, "box": str(box), "workdir": str(box / "work"), "limits": limits,
             "unshare": shutil.which("unshare") or "/usr/bin/unshare", "uid": uid, "gid": gid,
             "cgroup_procs": cgroup.procs_files if cgroup else [], "shm_mb": limits.get("shm_mb"),
-            "root_mount": str(box / ".root"), "env": kernel_environment(python, box)}
+            "root_mount": str(box / ".root"), "env": kernel_environment(python, box),
+            "shared": []}  # more writable folders (the judge's view of its student's sandbox)
     if mode in ("root", "userns"):
         prefixes = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(python)))}
         env_dirs = sorted({*prefixes, *_kernel_sys_path(python), *expose})
@@ -337,6 +333,11 @@ class SandboxedKernelManager(AsyncKernelManager):
     _warm_args: list[str] | None = None
     started_warm = False
     reduced: list[str] = []  # protections this host did not allow, for the grader's report
+    _plan_uid: tuple[int, int] | None = None
+
+    def _borrow_uid(self) -> bool:
+        """True for a kernel that runs as another kernel's uid (the judge, see judge_kernel.py)."""
+        return False
 
     # -- set-up --------------------------------------------------------------------------
 
@@ -388,7 +389,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         if not restarting:
             self._fill_working_copy(box / "work", kw.get("cwd"))
-        plan = self._plan(cmd)
+        plan = self._plan(cmd, kw.get("env") or {})
         self._plan_data = plan
         (box / "plan.json").write_text(json.dumps(plan, indent=1))
         os.chmod(box / "plan.json", 0o600)
@@ -432,17 +433,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.copytree(cwd, work, dirs_exist_ok=True, symlinks=True,
                             ignore=shutil.ignore_patterns("*.ipynb"))
 
-    def _plan(self, cmd: list[str]) -> dict:
+    def _plan(self, cmd: list[str], env: dict | None = None) -> dict:
         box, mode = self._sandbox, self._mode_used
         uid = gid = None
         if os.geteuid() == 0 and mode in ("root", "none"):  # never run student code as root
             if self.run_as:
                 user = pwd.getpwnam(self.run_as)
                 uid, gid = user.pw_uid, user.pw_gid
+            elif self._borrow_uid():
+                pass  # a judge kernel: set to its student's uid by JudgeKernelManager._plan
             else:
                 if self._slot is None:
-                    self._slot = _UidSlot(self.uid_base, self.uid_count, _uid_lock_dir())
+                    self._slot = _UidSlot(self.uid_base, self.uid_count, UID_LOCK_DIR)
                 uid = gid = self._slot.uid
+        self._plan_uid = None if uid is None else (uid, gid)
         return sandbox_plan(box, mode, cmd[0], limits=self._limits(), uid=uid, gid=gid,
                             cgroup=self._cgroup, expose=list(self.expose), hide=list(self.hide),
                             course_root=self.course_root)

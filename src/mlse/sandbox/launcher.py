@@ -153,7 +153,10 @@ def build_root(plan: dict) -> None:
         _bind(path, target, writable=False)
     box = plan["box"]
     os.makedirs(new + box, exist_ok=True)
-    _bind(box, new + box, writable=True, recursive=False)  # the only writable folder
+    _bind(box, new + box, writable=True, recursive=False)  # the only writable folder...
+    for path in plan.get("shared") or []:  # ...besides, for a judge, two of its student's
+        os.makedirs(new + path, exist_ok=True)
+        _bind(path, new + path, writable=True, recursive=False)
     # /dev: a few device files, a private /dev/shm (POSIX shared memory) of its own size
     dev = new + "/dev"
     os.makedirs(dev, exist_ok=True)
