@@ -106,9 +106,11 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         order = list(dict.fromkeys(parts_of.values()))
         return sorted(results.values(), key=lambda r: order.index(r.part) if r.part in order else 99)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        from .sandbox.cleanup import remove_tree
+
+        remove_tree(tmp)  # never raises, never recurses (whatever the notebook left there)
         if result is not None and result.workspace:
-            shutil.rmtree(result.workspace, ignore_errors=True)
+            remove_tree(result.workspace)
 
 
 def _generate(ws: Path, assignment: str) -> None:

@@ -181,7 +181,8 @@ def sweep_stale_sandboxes(root: str | Path | None = None, log=None) -> list[Path
     """
     removed = []
     try:
-        boxes = list(Path(root or tempfile.gettempdir()).glob("mlse-sbx-*"))
+        base = Path(root or tempfile.gettempdir())
+        boxes = [*base.glob("mlse-sbx-*"), *base.glob("mlse-zygote-*")]
     except OSError:
         return removed
     for box in boxes:

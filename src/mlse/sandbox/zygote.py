@@ -245,7 +245,7 @@ def _spawn(req: dict, requester: int, server: socket.socket, conn: socket.socket
 
 
 def serve(sock_path: str, owner: int) -> None:
-    """The zygote's main loop (``python -P -m mlse.sandbox.zygote SOCKET OWNER_PID``)."""
+    """The zygote's main loop (run by :class:`Zygote` in ``python -P``: no folder on sys.path)."""
     if os.getppid() != owner:
         return
     started = time.monotonic()
@@ -402,6 +402,7 @@ class Zygote:
         self.python = python or sys.executable
         self.folder = Path(tempfile.mkdtemp(prefix="mlse-zygote-"))
         os.chmod(self.folder, 0o700)
+        (self.folder / "owner.pid").write_text(str(os.getpid()))  # for sweep_stale_sandboxes
         self.address = str(self.folder / "zygote.sock")
         env = {"PATH": os.pathsep.join([str(Path(self.python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
                "HOME": str(self.folder), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
@@ -409,7 +410,8 @@ class Zygote:
                "MPLCONFIGDIR": str(self.folder / "mpl"), **_THREADS}
         started = time.monotonic()
         self.proc = subprocess.Popen(
-            [self.python, "-P", "-m", "mlse.sandbox.zygote", self.address, str(os.getpid())],
+            [self.python, "-P", "-c", "import sys; from mlse.sandbox.zygote import serve; "
+             "serve(sys.argv[1], int(sys.argv[2]))", self.address, str(os.getpid())],
             env=env, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=open(self.folder / "zygote.log", "wb"), close_fds=True)
         line = b""
