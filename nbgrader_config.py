@@ -25,10 +25,13 @@ c.Execute.interrupt_on_timeout = True
 
 # Feedback sent to learners must not reveal hidden tests: strip the hidden regions from it, and
 # first redact their outputs (a traceback quotes the hidden source; see src/mlse/feedback.py).
+# Student output and markdown are hostile: sanitized (nh3) before rendering, once hidden tests are
+# gone (src/mlse/outputs/sanitize.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "mlse.outputs.feedback.RedactHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "mlse.outputs.sanitize.SanitizeStudentOutputs",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False

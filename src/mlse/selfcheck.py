@@ -9,7 +9,6 @@ code is never shown (its output goes through the same redaction as instructor fe
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +105,11 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         order = list(dict.fromkeys(parts_of.values()))
         return sorted(results.values(), key=lambda r: order.index(r.part) if r.part in order else 99)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        from .sandbox.cleanup import remove_tree
+
+        remove_tree(tmp)  # never raises, never recurses (whatever the notebook left there)
         if result is not None and result.workspace:
-            shutil.rmtree(result.workspace, ignore_errors=True)
+            remove_tree(result.workspace)
 
 
 def _generate(ws: Path, assignment: str) -> None:

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..sandbox.cleanup import remove_tree
+
 __all__ = [
     "GradeJob",
     "WorkerResult",
@@ -471,7 +473,7 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
                 result.error += "\nmerging into the class gradebook failed:\n" + traceback.format_exc()
             finally:
                 if result.workspace:
-                    shutil.rmtree(result.workspace, ignore_errors=True)
+                    remove_tree(result.workspace)  # never raises, never recurses
             score, max_score = _score(gb, job.assignment, job.student)
             report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
                            score, max_score, result.seconds,
@@ -482,7 +484,7 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     finally:
         if gb is not None:
             gb.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
     return sorted(outcomes, key=lambda o: o.student)
 
 

@@ -150,9 +150,14 @@ def autograde(course_root: str | Path, assignment: str, student: str, *, setting
 def autograde_one(course_root: str | Path, assignment: str, student: str, *,
                   cell_timeout: int | None = None, limits: dict | None = None,
                   require_isolation: bool = False, submitted_directory: str | None = None,
-                  wall_timeout: float = 3600) -> GradeResult:
+                  wall_timeout: float = 3600, notebook_timeout: int | None = None, warm: bool = True,
+                  sandbox_root: str | None = None) -> GradeResult:
     """:func:`autograde` in a child process (``python -m mlse.grade.one``), which writes its
-    :class:`GradeResult` as JSON; the child's exit status and log are never interpreted."""
+    :class:`GradeResult` as JSON; the child's exit status and log are never interpreted.
+
+    ``cell_timeout`` overrides the course's ``Execute.timeout``, ``notebook_timeout`` the total
+    budget per notebook; ``warm`` forks kernels from the child's zygote (cold when it cannot
+    start); ``sandbox_root``: where sandbox folders go (default: the system temp folder)."""
     import tempfile
 
     from ..nbgrader_cli import environment_with_bin
@@ -165,7 +170,12 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
         "SandboxedKernelManager.require_isolation": require_isolation,
     }
     if cell_timeout is not None:
-        settings["JudgedExecute.timeout"] = int(cell_timeout)
+        settings["Execute.timeout"] = int(cell_timeout)
+    if notebook_timeout is not None:
+        settings["SandboxedExecute.notebook_timeout"] = int(notebook_timeout)
+    if sandbox_root:
+        settings["SandboxedKernelManager.sandbox_root"] = str(sandbox_root)
+    settings["SandboxedKernelManager.warm"] = bool(warm)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mlse-one-") as tmp:
         out = Path(tmp) / "result.json"

@@ -9,7 +9,7 @@ understands, and a *prepared* copy of the submission that nbgrader can always gr
 
 The submitted files are only read, never modified: repairs go into the prepared copy, under
 ``<course>/.mlse/intake/STUDENT/ASSIGNMENT``; grade it with
-``sandbox.autograde_one(..., submitted_directory=outcome.submitted_directory)``.
+``mlse.grade.one.autograde(..., submitted_directory=outcome.submitted_directory)``.
 
 Problem codes (``Problem.code``), and what happens to each:
 

@@ -163,6 +163,7 @@ class JudgedExecute(SandboxedExecute):
         NotebookClient.__init__(judge, self.nb, judge_km)
         judge.resources = self.resources
         judge.timeout, judge.allow_errors = self.timeout, True
+        self.guard_client(judge)  # the notebook's one output budget covers J's outputs too
         judge.kc = judge_km.client()
         await ensure_async(judge.kc.start_channels())
         await ensure_async(judge.kc.wait_for_ready(timeout=self.startup_timeout))

@@ -158,10 +158,14 @@ def leaked_lines(html_path: str | Path, graded_notebook: str | Path) -> list[str
     for cell in nb.cells:
         hidden |= significant_lines(hidden_regions(cell.source))
     hidden -= _visible_lines(nb)
-    text = html_text(html_path)
-    # Compare with spaces removed too: highlighting can split `a(b)` into `a ( b )`.
-    squashed = text.replace(" ", "")
-    return sorted(h for h in hidden if h in text or h.replace(" ", "") in squashed)
+    # The raw bytes, scripts, comments and encodings included (sanitize.leak_views), not only the
+    # text a reader sees; compare with spaces removed too: highlighting splits `a(b)` into `a ( b )`.
+    from .sanitize import leak_views
+
+    views = [_norm(v) for v in leak_views(html_path)]
+    squashed = [v.replace(" ", "") for v in views]
+    return sorted(h for h in hidden if any(h in v for v in views)
+                  or any(h.replace(" ", "") in s for s in squashed))
 
 
 @dataclass

@@ -10,6 +10,9 @@ folder. The judge's temp folder *is* the
 student's sandbox temp folder (the same path in both), so a test that makes a fresh SQLite path
 (``new_db_path()``) hands the student's code a place it can write, and reads the file back itself.
 Its home, IPython folder and connection file are its own, outside anything the student sees.
+
+It starts warm like the student's kernel (forked from the worker's zygote, see
+:mod:`mlse.sandbox.zygote`), through the same plan, or cold when ``warm`` is off.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class JudgeKernelManager(SandboxedKernelManager):
             shared = [str(student._sandbox / "tmp"), str(student._sandbox / "ipc")]
             plan["env"]["TMPDIR"] = shared[0]
             if "expose" in plan:  # namespaces: bind the two shared folders in, writable
-                plan["expose"] = [*plan["expose"], *[[path, True] for path in shared]]
+                plan["shared"] = shared
             if getattr(student, "_plan_uid", None) is not None:
                 plan["uid"], plan["gid"] = student._plan_uid
         return plan
