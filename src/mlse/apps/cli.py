@@ -40,13 +40,16 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from ..collect import collect_zip, print_collect_report
+    from ..collect import LmsCollect, collect_zip, print_collect_report
+    from ..course import settings
 
     root = find_course_root()
     (assignment,) = _assignments(root, args.assignment)
-    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown)
-    print_collect_report(report)
-    return 0
+    options = settings(LmsCollect, root, max_notebook_mb=args.max_notebook_mb,
+                       zip_timezone=args.zip_timezone)
+    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown, options=options)
+    print_collect_report(report, verbose=args.verbose)
+    return 0 if report.ok else 1
 
 
 def cmd_grade(args) -> int:
@@ -123,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("zip", help="the zip file the LMS gave you")
     p.add_argument("--add-unknown", action="store_true",
                    help="add students not yet in the gradebook, named from the LMS file names")
+    p.add_argument("--max-notebook-mb", type=float, default=None,
+                   help="largest notebook taken in (default: LmsCollect.max_notebook_mb, 20)")
+    p.add_argument("--zip-timezone", default=None,
+                   help="time zone of the zip's file times when it does not record UTC "
+                        "(default: LmsCollect.zip_timezone, UTC)")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per student")
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("grade", help="autograde every submission in parallel")
