@@ -72,6 +72,10 @@ class LmsFile:
 
 
 def _slug(text: str) -> str:
+    """Letters and digits only, accents dropped: how Canvas writes "lastfirst" (García -> garcia)."""
+    import unicodedata
+
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return re.sub(r"[\W_]", "", text.lower())
 
 
@@ -81,10 +85,11 @@ def parse_lms_name(path: str) -> LmsFile | None:
     # Moodle "in folders": the student is in a folder name (maybe under a top folder), which ends
     # with the LMS's marker, so its id is the last one in that folder's name.
     for i, part in enumerate(p.parts[:-1]):
-        marks = list(_MOODLE_MARK.finditer(part + "_"))
-        if marks and part.endswith("_assignsubmission_" + marks[-1]["plugin"]):
+        folder = part if part.endswith("_") else part + "_"  # some versions drop the last "_"
+        marks = list(_MOODLE_MARK.finditer(folder))
+        if marks and marks[-1].end() == len(folder):
             last = marks[-1]
-            full = part[:last.start()]
+            full = folder[:last.start()]
             problem = ("the display name contains Moodle's own '_ID_assignsubmission_' marker, so "
                        "the name cannot say whose file this is" if len(marks) > 1 else "")
             return LmsFile("moodle", _slug(full), last["uid"], full, "/".join(p.parts[i + 1:]),
@@ -295,9 +300,9 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
     expected = {nb.name for nb in notebooks_of(dirs.source / assignment)}
     limit = int(options.max_notebook_mb * 1e6)
     report = CollectReport(assignment)
-    # (student, notebook) -> (time, version, member, info)
-    chosen: dict[tuple[str, str], tuple[datetime, int, zipfile.ZipInfo, LmsFile]] = {}
-    claims: dict[str, set[str]] = {}  # student -> LMS ids that claim them in this download
+    # (student, notebook) -> (named right, time, version, member, info)
+    chosen: dict[tuple[str, str], tuple[bool, datetime, int, zipfile.ZipInfo, LmsFile]] = {}
+    claims: dict[str, dict[str, list[str]]] = {}  # student -> LMS id -> members claiming them
     try:
         zf = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
@@ -331,16 +336,14 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 report.unmatched.append((member, f"not a notebook ({info.lms} user {info.uid} "
                                                  f"handed in {info.filename})"))
                 continue
+            renamed = False
             if name not in expected:
-                if len(expected) == 1:
-                    report.notes.append(f"{member}: renamed to {next(iter(expected))}, the "
-                                        f"assignment's only notebook")
-                    name = next(iter(expected))
-                else:
+                if len(expected) != 1:
                     report.unmatched.append((member, f"wrongly named notebook: {name} is not a "
                                                      f"notebook of {assignment} (expected "
                                                      f"{', '.join(sorted(expected))})"))
                     continue
+                renamed, name = True, next(iter(expected))
             if zi.file_size > limit:
                 report.unmatched.append((member, f"the notebook is {zi.file_size / 1e6:.1f} MB, over "
                                                  f"the {options.max_notebook_mb:g} MB limit "
@@ -376,27 +379,39 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 report.added.append(student)
             else:
                 student = found[0].id
-            claims.setdefault(student, set()).add(info.uid)
+            claims.setdefault(student, {}).setdefault(info.uid, []).append(member)
             when = _entry_time(zi, options.zip_timezone)
             key = (student, name)
+            entry = (not renamed, when, version, zi, info)
             if key in chosen:
-                report.notes.append(f"{student}: {name} handed in more than once in this download; "
-                                    f"kept the latest")
-                if (chosen[key][0], chosen[key][1]) > (when, version):
-                    continue
-            chosen[key] = (when, version, zi, info)
+                keep, drop = sorted([chosen[key], entry], key=lambda e: e[:3], reverse=True)
+                if not drop[0] and keep[0]:
+                    report.unmatched.append((drop[3].filename, f"wrongly named notebook (expected "
+                                                               f"{name}), not used: the student "
+                                                               f"also handed in {name}"))
+                else:
+                    report.notes.append(f"{student}: {name} handed in more than once in this "
+                                        f"download; kept the latest, {keep[3].filename}")
+                entry = keep
+            chosen[key] = entry
 
         # never a merge: a student that two LMS ids claim gets neither
         for student, uids in sorted(claims.items()):
             if len(uids) > 1:
                 for key in [k for k in chosen if k[0] == student]:
-                    _, _, zi, info = chosen.pop(key)
-                    report.unmatched.append((zi.filename, f"ambiguous: LMS ids {', '.join(sorted(uids))} "
-                                                          f"all match student {student}; set each "
-                                                          f"one's lms_user_id in the gradebook"))
+                    del chosen[key]
+                report.notes = [n for n in report.notes if not n.startswith(f"{student}: ")]
+                for uid, members_of_uid in sorted(uids.items()):
+                    for m in members_of_uid:
+                        report.unmatched.append((m, f"ambiguous: LMS ids {', '.join(sorted(uids))} "
+                                                    f"all match student {student}; nothing taken "
+                                                    f"for any of them; set each one's lms_user_id "
+                                                    f"in the gradebook"))
 
-        for (student, name), (when, _, zi, info) in sorted(chosen.items()):
+        for (student, name), (named_right, when, _, zi, info) in sorted(chosen.items()):
             member = zi.filename
+            if not named_right:
+                report.notes.append(f"{member}: renamed to {name}, the assignment's only notebook")
             data = _read_member(zf, zi, limit)
             problem = _check_notebook(data, limit)
             folder = dirs.submission(student, assignment)
@@ -459,9 +474,10 @@ def _read_stamp(path: Path) -> datetime | None:
     if not path.is_file():
         return None
     try:
-        return parse_utc(path.read_text().strip())
+        when = parse_utc(path.read_text().strip())
     except (ValueError, OverflowError):
         return None
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
 
 
 def _write_log(root: Path, report: CollectReport) -> None:
@@ -479,7 +495,7 @@ def print_collect_report(report: CollectReport, console=None, verbose: bool = Fa
     """Counts first; every problem in full; per-student lines only with ``verbose``."""
     from rich.console import Console
 
-    console = console or Console()
+    console = console or Console(soft_wrap=True)  # reasons in full, never cut or folded
     console.print(f"[bold]{report.assignment}[/]: {len(report.collected)} collected, "
                   f"{len(report.unchanged)} unchanged, {len(report.refused)} refused, "
                   f"{len(report.unmatched)} not matched")
