@@ -78,8 +78,44 @@ def cmd_export(args) -> int:
     from ..outputs.export import export_grades
 
     root = find_course_root()
-    path, rows = export_grades(root, args.output)
-    print(f"wrote {path}: {rows} student(s), one column per assignment")
+    status = 0
+    for fmt in (["csv", "canvas"] if args.format == "both" else [args.format]):
+        plugin = export_grades(root, args.output if args.format != "both" else None, fmt,
+                               students=args.student, assignments=args.assignment)
+        print(f"wrote {plugin.written}" + (" (Canvas gradebook import)" if fmt == "canvas" else
+                                           " (per-part scores, late penalties, what is pending)"))
+        if fmt == "canvas" and plugin.without_id:
+            print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
+    if plugin.pending:
+        print(f"{len(plugin.pending)} score(s) left blank, not final yet:")
+        for student, assignment, why in plugin.pending:
+            if args.verbose or not why.startswith("no submission"):
+                print(f"  {student} {assignment}: {why}")
+        missing = sum(why.startswith("no submission") for _, _, why in plugin.pending)
+        if missing and not args.verbose:
+            print(f"  and {missing} missing submission(s) (--verbose lists them)")
+    return status
+
+
+def cmd_extension(args) -> int:
+    from datetime import timedelta
+
+    from ..extensions import grant_extension
+
+    root = find_course_root()
+    if args.days is None and args.hours is None and args.minutes is None:
+        print("mlse extension: say how long, e.g. --days 2 or --hours 36 (--days 0 removes it)",
+              file=sys.stderr)
+        return 2
+    delta = timedelta(days=args.days or 0, hours=args.hours or 0, minutes=args.minutes or 0)
+    info = grant_extension(root, args.assignment, args.student, delta)
+    if info["duedate"] is None:
+        print(f"{args.student}: extension of {delta} recorded for {args.assignment}, but "
+              f"{args.assignment} has no due date in the gradebook, so nothing is late yet "
+              f"(set one with `nbgrader db assignment add {args.assignment} --duedate=...`)")
+    else:
+        print(f"{args.student}: {args.assignment} now due {info['extended_duedate']} UTC "
+              f"(extension {delta}); late by {info['seconds_late']:g} s, penalty {info['penalty']:g}")
     return 0
 
 
@@ -146,9 +182,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", help="grades as CSV for an LMS: a row per student, a column per assignment")
-    p.add_argument("--output", "-o", default="grades.csv", help="CSV file to write (default: grades.csv)")
+    p = sub.add_parser("export", help="grades for the LMS: Canvas's import CSV, or a CSV with per-part scores")
+    p.add_argument("--format", choices=["csv", "canvas", "both"], default="both",
+                   help="csv: mlse_grades.csv, per-part scores and what is pending; canvas: "
+                        "canvas_grades.csv, Canvas's gradebook import format (default: both)")
+    p.add_argument("--output", "-o", default=None,
+                   help="file to write (one format only; default: mlse_grades.csv or canvas_grades.csv)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--verbose", "-v", action="store_true", help="list every missing submission")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("extension", help="give one student more time (nbgrader's extension; "
+                                         "late penalties recomputed)")
+    p.add_argument("assignment")
+    p.add_argument("student")
+    p.add_argument("--days", type=float, default=None)
+    p.add_argument("--hours", type=float, default=None)
+    p.add_argument("--minutes", type=float, default=None)
+    p.set_defaults(func=cmd_extension)
 
     p = sub.add_parser("report", help="item analysis: score distribution, pass rates, tests failed most")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
