@@ -27,6 +27,9 @@ __all__ = [
     "check_type",
     "check_raises",
     "answer_of",
+    "source_of",
+    "names_used",
+    "same_code",
     "quiz",
     "Verdict",
     "NOT_ANSWERED",
@@ -206,3 +209,56 @@ def check_raises(error: type[BaseException], function: Callable[..., Any], *args
         raise CheckFailed(what, f"a {error.__name__}", f"{type(exc).__name__}: {_short(str(exc))}",
                           hint) from None
     raise CheckFailed(what, f"a {error.__name__}", "no error", hint)
+
+
+# ---------------------------------------------------------------------------- reading code
+
+def source_of(function: Callable[..., Any]) -> str:
+    """The source text of a function the learner wrote, for tests that read code (a refactoring
+    must not call the old function, say).
+
+    In a learner's kernel this is ``inspect.getsource``. When the course grades with a judge, the
+    test runs in another process than the learner's code and ``function`` stands for it there;
+    it carries the text of the learner's cell, which the judge parsed without running it.
+    """
+    import inspect
+
+    judged = getattr(function, "_source", None)
+    if isinstance(judged, str) and judged:
+        return judged
+    return inspect.getsource(function)
+
+
+def _function_tree(function: Callable[..., Any]):
+    import ast
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(source_of(function)))
+    node = tree.body[0] if tree.body else tree
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring is not code
+        return ast.Module(body=body, type_ignores=[])
+    return tree
+
+
+def names_used(function: Callable[..., Any]) -> set[str]:
+    """Every name a function's code refers to (variables, functions it calls, attributes)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(_function_tree(function)):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+    return names
+
+
+def same_code(first: Callable[..., Any], second: Callable[..., Any]) -> bool:
+    """True when two functions have the same code, apart from their names and docstrings."""
+    import ast
+
+    return ast.dump(_function_tree(first)) == ast.dump(_function_tree(second))

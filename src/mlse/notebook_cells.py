@@ -14,7 +14,7 @@ from typing import Literal
 __all__ = [
     "HIDDEN_BEGIN", "HIDDEN_END", "SOLUTION_BEGIN", "SOLUTION_END",
     "nbgrader_meta", "grade_id", "role", "is_answer", "is_autograded_test", "is_given_code",
-    "hidden_regions", "split_hidden",
+    "hidden_regions", "split_hidden", "solution_lines",
 ]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -92,3 +92,16 @@ def hidden_regions(source: str) -> list[str]:
         elif current is not None:
             current.append(line)
     return regions
+
+
+def solution_lines(source: str) -> list[str]:
+    """The lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (what the release removes)."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line:
+            inside = True
+        elif "END SOLUTION" in line:
+            inside = False
+        elif inside:
+            out.append(line)
+    return out

@@ -33,7 +33,7 @@ class GradeResult:
 
 
 AUTOGRADE_PREPROCESSORS = [  # nbgrader's own list, with Execute replaced
-    "mlse.grade.execute.SandboxedExecute",
+    "mlse.judge.execute.JudgedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

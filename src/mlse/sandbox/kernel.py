@@ -191,6 +191,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     _sandbox: Path | None = None
     _slot: _UidSlot | None = None
+    _plan_uid: tuple[int, int] | None = None
+
+    def _borrow_uid(self) -> bool:
+        """True for a kernel that runs as another kernel's uid (the judge, see judge_kernel.py)."""
+        return False
 
     # -- set-up --------------------------------------------------------------------------
 
@@ -261,11 +266,14 @@ class SandboxedKernelManager(AsyncKernelManager):
             if self.run_as:
                 user = pwd.getpwnam(self.run_as)
                 plan["uid"], plan["gid"] = user.pw_uid, user.pw_gid
+            elif self._borrow_uid():
+                pass  # a judge kernel: set to its student's uid by JudgeKernelManager._plan
             else:
                 if self._slot is None:
                     self._slot = _UidSlot(self.uid_base, self.uid_count,
                                           Path(tempfile.gettempdir()) / "mlse-sandbox-uids")
                 plan["uid"] = plan["gid"] = self._slot.uid
+        self._plan_uid = None if plan["uid"] is None else (plan["uid"], plan["gid"])
         home = box / "home"
         plan["env"] = {
             **{k: v for k, v in env.items() if k.startswith(("NBGRADER_", "JPY_"))},
