@@ -53,13 +53,38 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from ..grade.batch import grade_with_progress
+    from ..course import course_dirs, require_gradebook
+    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
 
     root = find_course_root()
+    require_gradebook(root)
+    dirs = course_dirs(root)
     failed = 0
     for assignment in _assignments(root, args.assignment):
-        outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
-                                       sandbox=not args.no_sandbox)
+        students = None
+        if args.student:
+            absent = [s for s in args.student if not dirs.submission(s, assignment).is_dir()]
+            if absent:
+                print(f"mlse grade: no submission of {assignment} from {', '.join(absent)} in "
+                      f"{dirs.submitted.name}/ (collect it first). Nothing was graded.", file=sys.stderr)
+                return 1
+            students = list(args.student)
+        if args.only_failed:
+            retry = failed_students(root, assignment)
+            students = [s for s in (students if students is not None else retry) if s in retry]
+            if not students:
+                print(f"{assignment}: no failed submission to grade again")
+                continue
+        try:
+            outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
+                                           sandbox=not args.no_sandbox, students=students,
+                                           verbose=args.verbose)
+        except GradingInterrupted as stop:
+            print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and were "
+                  f"kept; {len(stop.not_done)} queued or running were cancelled and left as they "
+                  f"were. Temporary folders were removed. To resume, run the same command again: "
+                  f"what finished is skipped.", file=sys.stderr)
+            return 130
         failed += sum(o.status == "failed" for o in outcomes)
     return 1 if failed else 0
 
@@ -176,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code unsandboxed, with your rights (only for code you trust)")
+    p.add_argument("--student", action="append",
+                   help="grade only this student (repeatable); with --force, regrade them")
+    p.add_argument("--only-failed", action="store_true",
+                   help="grade only the submissions whose last grading failed")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per student in the summary")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")
@@ -228,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     except (NbgraderError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"mlse {args.command}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\nmlse {args.command}: interrupted; what finished was kept. Run it again to "
+              f"resume.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
