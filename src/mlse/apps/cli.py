@@ -95,7 +95,7 @@ def cmd_feedback(args) -> int:
     root = find_course_root()
     problems = 0
     for assignment in _assignments(root, args.assignment):
-        problems += feedback_with_report(root, assignment)
+        problems += feedback_with_report(root, assignment, students=args.student)
     return 1 if problems else 0
 
 
@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="grades for the LMS: Canvas's import CSV, or a CSV with per-part scores")
