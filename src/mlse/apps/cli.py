@@ -145,9 +145,11 @@ def cmd_extension(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from ..course import require_gradebook
     from ..outputs.report import write_report
 
     root = find_course_root()
+    require_gradebook(root)
     for assignment in _assignments(root, args.assignment):
         page = write_report(root, assignment, root / args.output)
         print(f"wrote {page}")
