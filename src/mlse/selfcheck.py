@@ -39,13 +39,16 @@ class PartResult:
 def assignment_of(root: Path, notebook: Path) -> str:
     """The assignment a notebook belongs to: its folder's name if that is an assignment with a
     notebook of the same name, else the one assignment that has a notebook of that name."""
+    from .course import course_dirs
+
     names = list_assignments(root)
-    if notebook.parent.name in names and (root / "solutions" / notebook.parent.name / notebook.name).is_file():
+    source = course_dirs(root).source
+    if notebook.parent.name in names and (source / notebook.parent.name / notebook.name).is_file():
         return notebook.parent.name
-    owners = [a for a in names if (root / "solutions" / a / notebook.name).is_file()]
+    owners = [a for a in names if (source / a / notebook.name).is_file()]
     if len(owners) != 1:
         raise FileNotFoundError(
-            f"{notebook.name} is not a notebook of any assignment in solutions/ "
+            f"{notebook.name} is not a notebook of any assignment in {source.name}/ "
             f"({', '.join(names)}): check the file name, or pass the copy in exercises/.")
     return owners[0]
 
@@ -88,7 +91,9 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid:
                 cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
-        parts_of = part_of_cells(root / "solutions" / assignment / notebook.name)
+        from .course import course_dirs
+
+        parts_of = part_of_cells(course_dirs(root).source / assignment / notebook.name)
         results: dict[str, PartResult] = {}
         for s in cell_scores(f"sqlite:///{result.workspace}/gradebook.db", assignment):
             part = parts_of.get(s.cell, s.cell)
@@ -127,6 +132,10 @@ def _generate(ws: Path, assignment: str) -> None:
     app.start()
 
 
+def _has_hidden_tests(source: Path) -> bool:
+    return any("BEGIN HIDDEN TESTS" in p.read_text(encoding="utf-8") for p in source.glob("*/*.ipynb"))
+
+
 def check_notebooks(paths: list[str], console=None) -> int:
     """``mlse check``: print a table per notebook; returns 0 if every notebook could be graded."""
     from rich.console import Console
@@ -134,7 +143,10 @@ def check_notebooks(paths: list[str], console=None) -> int:
 
     console = console or Console()
     root = find_course_root()
-    notebooks = [Path(p) for p in paths] or sorted((root / "exercises").glob("*/*.ipynb"))
+    from .course import course_dirs
+
+    dirs = course_dirs(root)
+    notebooks = [Path(p) for p in paths] or sorted(dirs.release.glob("*/*.ipynb"))
     if not notebooks:
         console.print("No notebooks to check: pass one, e.g. mlse check exercises/ASSIGNMENT/NAME.ipynb")
         return 1
@@ -161,4 +173,7 @@ def check_notebooks(paths: list[str], console=None) -> int:
         console.print(table)
         console.print(f"Autograded total: [bold]{auto[0]:g} / {auto[1]:g}[/] "
                       f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand)")
+        if dirs.source == dirs.release or not _has_hidden_tests(dirs.source):
+            console.print("[dim]Visible tests only: your instructor's grading adds hidden tests "
+                          "for edge cases, so the final score can be lower.[/]")
     return status

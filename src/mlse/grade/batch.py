@@ -167,17 +167,19 @@ def _load_course_config(workspace: Path, extra: dict):
 
 def _private_workspace(job: GradeJob) -> Path:
     """A throwaway course folder holding exactly what grading (job.student, job.assignment) reads."""
-    root = Path(job.course_root)
+    root = Path(job.course_root).resolve()
     ws = Path(tempfile.mkdtemp(prefix=f"mlse-grade-{job.assignment}-{job.student}-",
                                dir=job.workspace_parent or None))
     shutil.copy2(root / "nbgrader_config.py", ws / "nbgrader_config.py")
-    shutil.copytree(root / "solutions" / job.assignment, ws / "solutions" / job.assignment,
+    dirs = _course_dirs(root)  # folder names as nbgrader_config.py sets them (issue 17)
+    shutil.copytree(dirs.source / job.assignment, ws / dirs.source.relative_to(root) / job.assignment,
                     ignore=_IGNORE)
-    shutil.copytree(root / "submitted" / job.student / job.assignment,
-                    ws / "submitted" / job.student / job.assignment, ignore=_IGNORE)
-    release = root / "exercises" / job.assignment
-    if release.is_dir():  # intake compares a submission with the released exercise
-        shutil.copytree(release, ws / "exercises" / job.assignment, ignore=_IGNORE)
+    shutil.copytree(dirs.submission(job.student, job.assignment),
+                    ws / dirs.submitted.relative_to(root) / job.student / job.assignment, ignore=_IGNORE)
+    release = dirs.release / job.assignment
+    if release.is_dir() and release != dirs.source / job.assignment:
+        # intake compares a submission with the released exercise
+        shutil.copytree(release, ws / dirs.release.relative_to(root) / job.assignment, ignore=_IGNORE)
     shutil.copyfile(job.gradebook_snapshot, ws / "gradebook.db")
     return ws
 
@@ -433,8 +435,9 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     submission, in the parent process. One failing submission never stops the others.
     """
     root = Path(root).resolve()
-    if not (root / "solutions" / assignment).is_dir():
-        raise GradingError(f"No assignment {assignment!r} in {root / 'solutions'}.")
+    source = _course_dirs(root).source
+    if not (source / assignment).is_dir():
+        raise GradingError(f"No assignment {assignment!r} in {source}.")
     _require_gradebook(root)
     with course_lock(root), _deferred_interrupts() as interrupts:
         return _grade_assignment_locked(root, assignment, workers=workers, force=force,
@@ -538,6 +541,12 @@ class GradingInterrupted(KeyboardInterrupt):
     def __init__(self, assignment: str, done: list, not_done: list[str]):
         super().__init__(f"interrupted: {len(done)} graded and kept, {len(not_done)} cancelled")
         self.assignment, self.done, self.not_done = assignment, done, not_done
+
+
+def _course_dirs(root: Path):
+    from ..course import course_dirs
+
+    return course_dirs(root)
 
 
 def _require_gradebook(root: Path) -> None:
