@@ -34,6 +34,7 @@ class PartResult:
     max_score: float
     auto: bool  # False: graded by your instructor
     messages: list[str]
+    later: float = 0.0  # points of tests that are all hidden (student edition): graded by your instructor
 
 
 def assignment_of(root: Path, notebook: Path) -> str:
@@ -93,11 +94,16 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
                 cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
         from .course import course_dirs
 
-        parts_of = part_of_cells(course_dirs(root).source / assignment / notebook.name)
+        source_nb = course_dirs(root).source / assignment / notebook.name
+        parts_of = part_of_cells(source_nb)
+        hidden_only = _hidden_only_tests(source_nb)
         results: dict[str, PartResult] = {}
         for s in cell_scores(f"sqlite:///{result.workspace}/gradebook.db", assignment):
             part = parts_of.get(s.cell, s.cell)
             r = results.setdefault(part, PartResult(part, 0.0, 0.0, s.auto, []))
+            if s.cell in hidden_only:  # nothing to run here: its tests were removed on release
+                r.later += s.max_score
+                continue
             r.max_score += s.max_score
             r.score += s.score or 0.0
             r.auto = r.auto and s.auto
@@ -114,6 +120,20 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         shutil.rmtree(tmp, ignore_errors=True)
         if result is not None and result.workspace:
             shutil.rmtree(result.workspace, ignore_errors=True)
+
+
+def _hidden_only_tests(source_nb: Path) -> set[str]:
+    """Test cells with no code left (in a student edition, where hidden tests were removed on
+    release): they pass whatever is answered, so they are not counted here."""
+    from .notebook_cells import grade_id, is_autograded_test
+
+    out = set()
+    for cell in nbformat.read(source_nb, as_version=4).cells:
+        if is_autograded_test(cell):
+            code = [l for l in cell.source.splitlines() if l.strip() and not l.strip().startswith("#")]
+            if not code:
+                out.add(grade_id(cell))
+    return out
 
 
 def _generate(ws: Path, assignment: str) -> None:
@@ -167,12 +187,17 @@ def check_notebooks(paths: list[str], console=None) -> int:
             if not r.auto:
                 table.add_row(r.part, f"- / {r.max_score:g}", "graded by your instructor")
                 continue
+            if r.later and not r.max_score:
+                table.add_row(r.part, f"- / {r.later:g}", "hidden tests: run when your instructor grades")
+                continue
             ok = r.score >= r.max_score
             table.add_row(r.part, f"[{'green' if ok else 'red'}]{r.score:g} / {r.max_score:g}[/]",
                           "✔ all tests pass" if ok else "\n".join(r.messages))
         console.print(table)
         console.print(f"Autograded total: [bold]{auto[0]:g} / {auto[1]:g}[/] "
-                      f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand)")
+                      f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand"
+                      + (f", {sum(r.later for r in results):g} points of hidden tests your instructor runs"
+                         if any(r.later for r in results) else "") + ")")
         if dirs.source == dirs.release or not _has_hidden_tests(dirs.source):
             console.print("[dim]Visible tests only: your instructor's grading adds hidden tests "
                           "for edge cases, so the final score can be lower.[/]")

@@ -170,6 +170,17 @@ def cmd_demo_class(args) -> int:
     return 0
 
 
+def cmd_student_edition(args) -> int:
+    from ..edition import build_student_edition
+
+    root = find_course_root()
+    written = build_student_edition(root, args.out)
+    print(f"wrote the student edition to {args.out}: {', '.join(written)}")
+    print("checked: no solutions, no hidden tests. Learners run `make course`, and "
+          "`mlse check NOTEBOOK` there grades with the visible tests.")
+    return 0
+
+
 def cmd_check(args) -> int:
     from ..selfcheck import check_notebooks
 
@@ -244,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("n", type=int, help="number of students")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo_class)
+
+    p = sub.add_parser("student-edition", help="what you hand to students: lessons, exercises, "
+                                               "helpers, mlse check; no solutions, no hidden tests")
+    p.add_argument("out", help="a new folder to write it into")
+    p.set_defaults(func=cmd_student_edition)
 
     p = sub.add_parser("check", help="for learners: grade your own notebook(s), touching no class gradebook")
     p.add_argument("notebooks", nargs="*", help="notebook(s) to check (default: every exercise)")
