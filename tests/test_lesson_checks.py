@@ -103,7 +103,10 @@ def test_every_check_says_right_to_its_answer_and_wrong_to_wrong_ones(lesson):
                 continue
             spec = cell.metadata["lesson_check"]
             where = f"{lesson.name} cell {index}"
-            if "Your turn" not in out:
+            if spec.get("exercise"):  # blank, or the bug still in: never "right"
+                if "✔" in out or not ("Your turn" in out or "✘" in out):
+                    problems.append(f"{where}: as stored, it should say 'Your turn' or '✘', said {out!r}")
+            elif "Your turn" not in out:
                 problems.append(f"{where}: unanswered, it should say 'Your turn', said {out!r}")
             if spec.get("exercise"):
                 stub_index = max(i for i in range(index) if cells[i].cell_type == "code")
