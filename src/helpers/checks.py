@@ -79,8 +79,10 @@ def _short(value: Any, limit: int = 200) -> str:
     lines, and a message must keep its "Got:" and "Hint:" lines in view (``mlse check`` keeps the
     first four lines of a failure).
     """
-    shape = getattr(value, "shape", None)
     kind = type(value).__name__
+    # only the judge's own tables and arrays are asked for a shape (a stand-in for an object of the
+    # learner's, in a judge, would have to ask the learner's kernel)
+    shape = getattr(value, "shape", None) if kind in ("DataFrame", "Series", "ndarray") else None
     try:
         if kind == "DataFrame" and shape is not None:
             columns = ", ".join(map(str, list(value.columns)[:8]))
