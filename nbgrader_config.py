@@ -25,10 +25,17 @@ c.Execute.interrupt_on_timeout = True
 
 # Feedback sent to learners must not reveal hidden tests: strip the hidden regions from it, and
 # first redact their outputs (a traceback quotes the hidden source; see src/mlse/feedback.py).
+# Student output and markdown are hostile: sanitized (nh3) before rendering, once hidden tests are
+# gone (src/mlse/outputs/sanitize.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "mlse.outputs.feedback.RedactHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "mlse.outputs.sanitize.SanitizeStudentOutputs",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False
+# A hidden test's failure says pass or fail and its hint, never the expected values or inputs,
+# until the assignment's latest due date (extensions included) has passed ("full" or "hint_only"
+# to change it; see src/mlse/outputs/feedback.py).
+c.RedactHiddenOutputs.hidden_feedback = "hint_only_until_due"

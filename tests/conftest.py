@@ -109,6 +109,12 @@ ASSIGNMENTS = list_assignments(ROOT)
 FAST_LESSON = "00_start_here.ipynb"
 #: Tests that use one of these fixtures are marked slow without saying so.
 SLOW_FIXTURES = {"released_course", "course_copy", "graded_class", "lab", "browser"}
+#: Modules marked slow here rather than in their own ``pytestmark`` (they run nbgrader or kernels).
+SLOW_MODULES = {"test_mlse_term.py", "test_hostile_isolation.py", "test_judge_tricks.py",
+                "test_judge_equivalence.py", "test_mlse_student_edition.py", "test_warm_kernels.py",
+                "test_mlse_workflow.py", "test_hostile_grading.py", "test_hostile_resume.py",
+                "test_hidden_tests_never_reach_student.py", "test_mlse_collect.py",
+                "test_mlse_grading_hook.py", "test_sandbox_units.py"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +284,14 @@ def module_tmpdir() -> Path:
 # Speed tiers, scheduling, and the run's temporary folder
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """pytest's base temp inside the run's folder too, with a short name (``RUN_TMP/p``): the paths
+    under it (sandbox folders with their Unix sockets) stay short, and the run's folder holds all."""
+    if not config.option.basetemp and not os.environ.get("PYTEST_XDIST_WORKER"):
+        config.option.basetemp = str(RUN_TMP / "p")
+
+
 def _is_lesson(item) -> bool:
     return item.path.suffix == ".ipynb" and item.path.parent.name == "course"
 
@@ -287,7 +301,8 @@ def pytest_collection_modifyitems(config, items):
         if _is_lesson(item):
             if item.path.name != FAST_LESSON:
                 item.add_marker(pytest.mark.slow)
-        elif SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        elif (SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+              or item.path.name in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
     # Longest first, so that the two workers finish together (xdist hands out whole modules in
     # this order; see docs/testing.md). Modules not listed keep their order, after these.
@@ -305,13 +320,20 @@ def _scope_name(item) -> str:
 SCHEDULE: list[str] = [
     "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
     "test_in_browser.py",             # JupyterLab + Chromium; no shared build
-    "test_readme_quickstart.py",      # five nbgrader commands; no shared build
+    "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
     "test_hostile_grading.py",        # ~25 sandboxed gradings
-    "test_autograde.py",              # builds the graded class
+    "test_mlse_term.py",
+    "test_readme_quickstart.py",      # five nbgrader commands; no shared build
+    "test_autograde.py",              # reads the graded class, regrades m1 once
     "test_hostile_resume.py",         # grades three students three times, one kill -9
     "test_hidden_tests_never_reach_student.py",
+    "test_hostile_isolation.py",
+    "test_judge_tricks.py",
     "test_mlse_check.py",
-    "02_ml_engineer.ipynb",
+    "test_mlse_student_edition.py",
+    "test_warm_kernels.py",
+    "02a_ml_engineer_build.ipynb",
+    "02b_ml_engineer_ship.ipynb",
     "04_shipping_together.ipynb",
     "test_mlse_grading_hook.py",
     "test_m3_seeded_bugs_autograde.py",  # reads the graded class

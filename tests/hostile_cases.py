@@ -20,11 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from mlse.notebook_cells import grade_id, is_autograded_test
 from nbformat.v4 import new_code_cell
 
 from simulated import answer_cells, fill_answers
 
-__all__ = ["Case", "build_cases", "write_case", "PROBE_MARK", "read_probe"]
+__all__ = ["Case", "build_cases", "build_isolation_cases", "write_case", "PROBE_MARK", "read_probe",
+           "SECRET_ENV"]
+
+#: Variables a grader's environment may hold that must never reach student code (issue 12).
+SECRET_ENV = {"JPY_API_TOKEN": "jpy-secret-token", "NBGRADER_DB_PASSWORD": "db-secret-password",
+              "MLSE_SECRET_PROBE": "grader-only"}
 
 PROBE_MARK = "MLSE-PROBE:"  # the line a hostile probe prints, followed by its JSON report
 
@@ -44,13 +51,8 @@ class Case:
     probe: bool = False                      # the notebook prints a PROBE_MARK report
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def _tests(nb) -> dict[str, float]:
-    return {_grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+    return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in nb.cells if is_autograded_test(c)}
 
 
 def _dump(nb) -> bytes:
@@ -62,12 +64,12 @@ def _dump(nb) -> bytes:
     return nbformat.writes(nb).encode()
 
 
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if _grade_id(c) == grade_id)
+def _cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
 
 
-def _index(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells) if _grade_id(c) == grade_id)
+def _index(nb, gid):
+    return next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
 
 
 def _attack(full, code: str, before_answer: bool = True):
@@ -96,6 +98,11 @@ for _name, _addr in {{"loopback listener": ("127.0.0.1", {port or 9}), "internet
     except Exception as _e:
         _found[_name] = "blocked: " + type(_e).__name__
 _found["uid"] = _o.getuid()
+_found["env names"] = sorted(_o.environ)
+_found["env secrets"] = sorted(_k for _k, _v in _o.environ.items()
+                               if "secret" in _v or _k.startswith(("JPY_API", "NBGRADER_DB", "MLSE_SECRET")))
+_found["/ entries"] = sorted(_o.listdir("/"))
+_found["/ files"] = sorted(_n for _n in _o.listdir("/") if _o.path.isfile("/" + _n))
 _found["cwd"] = _o.getcwd()
 _found["visible /work, /home, /root, /tmp"] = sorted(_p for _d in ("/work", "/home", "/root", "/tmp")
                                                  if _o.path.isdir(_d) for _p in _o.listdir(_d))[:20]
@@ -114,7 +121,7 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
     solution_nb = nbformat.read(solution, as_version=4)
     released_nb = nbformat.read(released, as_version=4)
     name = Path(released).name
-    ids = {_grade_id(c) for c in answer_cells(solution_nb)}
+    ids = {grade_id(c) for c in answer_cells(solution_nb)}
     full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
     tests = _tests(full)
     all_pass = dict(tests)
@@ -145,11 +152,11 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
 
     # -- grade cells moved about --------------------------------------------------------------
     nb = copy.deepcopy(full)
-    nb.cells = [c for c in nb.cells if _grade_id(c) not in {"part2_hidden", "part3_visible"}]
+    nb.cells = [c for c in nb.cells if grade_id(c) not in {"part2_hidden", "part3_visible"}]
     add("deleted_tests", "two test cells deleted (one hidden, one visible)", nb, all_pass,
         {"deleted_cell"})
     nb = copy.deepcopy(full)
-    nb.cells = [c for c in nb.cells if _grade_id(c) != "part4_projected"]
+    nb.cells = [c for c in nb.cells if grade_id(c) != "part4_projected"]
     add("deleted_answer", "the Part 4 answer cell deleted",
         nb, {g: (0.0 if g.startswith("part4") else p) for g, p in tests.items()}, {"deleted_cell"})
     nb = copy.deepcopy(full)
@@ -242,6 +249,58 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
     targets.update({"/etc/shadow": "/etc/shadow", "/proc/1/environ": "/proc/1/environ"})
     add("snoop", "reads solutions, the gradebook and another student's work; opens sockets",
         _attack(full, _probe_code(targets, listener_port), before_answer=False), all_pass, probe=True)
+    return cases
+
+
+def build_isolation_cases(solution: str | Path, released: str | Path) -> list[Case]:
+    """Issue 12's holes, each as a submission (the honest answers plus one attack), for graders
+    that run one hostile submission and then an honest and a blank one after it."""
+    solution_nb = nbformat.read(solution, as_version=4)
+    released_nb = nbformat.read(released, as_version=4)
+    name = Path(released).name
+    ids = {grade_id(c) for c in answer_cells(solution_nb)}
+    full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
+    tests = _tests(full)
+    all_pass = dict(tests)
+    part2_fails = {g: (0.0 if g in ATTACKED_TESTS else p) for g, p in tests.items()}
+    cases: list[Case] = []
+
+    def add(case_name, what, nb, expected):
+        cases.append(Case(case_name, what, {name: _dump(nb)}, expected))
+
+    add("deep_dirs", "a directory chain 5,000 deep in its working folder (shutil.rmtree recursed)",
+        _attack(full, "import os as _os\n_top = _os.getcwd()\nfor _ in range(5000):\n"
+                      "    _os.mkdir('d'); _os.chdir('d')\n_os.chdir(_top)", before_answer=False), all_pass)
+    add("many_files", "twelve files of 60 MB (each under the per-file limit)",
+        _attack(full, "for _i in range(12):\n    with open(f'f{_i}.bin', 'wb') as _f:\n"
+                      "        _f.write(b'0' * (60 * 1024 * 1024))"), part2_fails)
+    add("children_memory", "three child processes of 400 MB each (each under the per-process limit)",
+        _attack(full, "import os as _os, time as _t\n_kids = []\nfor _ in range(3):\n"
+                      "    _pid = _os.fork()\n    if _pid == 0:\n"
+                      "        try:\n            _x = b'x' * (400 * 1024 * 1024); _t.sleep(8)\n"
+                      "        finally:\n            _os._exit(0)\n    _kids.append(_pid)\n"
+                      "_killed = [_p for _p in _kids if _os.waitpid(_p, 0)[1] != 0]\n"
+                      "if _killed:\n    raise MemoryError(f'{len(_killed)} child(ren) stopped by the memory limit')"),
+        part2_fails)
+    add("display_bomb", "200 small displays with one display id, then one 2 MB update with script in it",
+        _attack(full, "from IPython.display import display as _d, HTML as _H, update_display as _u\n"
+                      "for _ in range(200):\n    _d(_H('<b>x</b>'), display_id='mlse-bomb')\n"
+                      "_u(_H('<script>document.title=\"pwned\"</script>' + 'y' * 2_000_000), "
+                      "display_id='mlse-bomb')", before_answer=False), all_pass)
+    nb = _attack(full, "from IPython.display import display as _d, HTML as _H, Javascript as _J\n"
+                       "_d(_H('<script>document.title=\"pwned-script\"</script>'\n"
+                       "      '<img src=x onerror=\"document.title=1\"><a href=\"javascript:alert(3)\">x</a>'\n"
+                       "      '<svg><script>alert(4)</script></svg>'))\n"
+                       "_d(_J('document.title=\"pwned-js\"'))", before_answer=False)
+    nb.cells.insert(_index(nb, ATTACK_CELL) + 1, nbformat.v4.new_markdown_cell(
+        "Notes <script>document.title='pwned-md'</script> [link](javascript:alert(5)) "
+        "<img src=x onerror=alert(6)>"))
+    add("html_script", "HTML, JavaScript and markdown output that would run script in feedback", nb, all_pass)
+    nb = copy.deepcopy(full)
+    for _ in range(12):
+        nb.cells.append(new_code_cell("import time\ntime.sleep(4)"))
+    add("slow_notebook", "twelve slow cells after the last test, each under the cell timeout",
+        nb, all_pass)
     return cases
 
 

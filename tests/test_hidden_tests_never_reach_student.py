@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 
 import nbformat
 import pytest
@@ -23,16 +22,18 @@ from nbformat.v4 import new_code_cell
 
 from conftest import ASSIGNMENTS, ROOT, copy_course
 from mlse.gradebook import cell_scores, db_url_for
-from mlse.nbgrader_cli import environment_with_bin
-from mlse.notebook_cells import hidden_regions, is_autograded_test
-from mlse.workspace import notebooks_of
+from mlse.nbgrader_cli import run_nbgrader
+from mlse.notebook_cells import hidden_regions, is_answer, is_autograded_test, solution_lines
+from mlse.workspace import make_workspace, notebooks_of
 
 MARK = "MLSE-LEAK-PROBE:"
 
 PROBE = r'''
 import base64 as _b, json as _j, os as _o
-_needles = [x.encode() for x in ("### BEGIN " + "HIDDEN TESTS", "### BEGIN " + "SOLUTION", "### END " + "SOLUTION")]
-_needles += [_b.b64decode(x) for x in {hidden!r}]
+# nbgrader's markers mean test or solution source in a notebook or a gradebook (the course's own
+# tools mention them too, as plain strings); the assignment's own hidden and solution lines mean it anywhere.
+_markers = [x.encode() for x in ("### BEGIN " + "HIDDEN TESTS", "### BEGIN " + "SOLUTION", "### END " + "SOLUTION")]
+_needles = [_b.b64decode(x) for x in {hidden!r}]
 _hits, _seen, _budget = [], 0, 20000
 def _look(path):
     global _seen
@@ -42,7 +43,7 @@ def _look(path):
             data = f.read(20_000_000)
     except Exception:
         return
-    for n in _needles:
+    for n in _needles + (_markers if path.endswith((".ipynb", ".db", ".json")) else []):
         if n in data:
             _hits.append(path + " holds " + n[:40].decode("utf-8", "replace"))
 def _walk(top, depth):
@@ -88,11 +89,17 @@ def _probe_report(notebook) -> dict | None:
     return None
 
 
+def _longest(lines, n=3) -> list[str]:
+    return sorted({line.strip() for line in lines if len(line.strip()) > 25}, key=len, reverse=True)[:n]
+
+
 def _hidden_lines(solution: nbformat.NotebookNode) -> list[str]:
-    """The three longest lines of the notebook's hidden tests: text no student has seen."""
-    lines = [line.strip() for cell in solution.cells if is_autograded_test(cell)
-             for region in hidden_regions(cell.source) for line in region.splitlines()]
-    return sorted({line for line in lines if len(line) > 25}, key=len, reverse=True)[:3]
+    """The longest lines of the notebook's hidden tests and of its solutions: text no student has seen."""
+    hidden = [line for cell in solution.cells if is_autograded_test(cell)
+              for region in hidden_regions(cell.source) for line in region.splitlines()]
+    solved = [line for cell in solution.cells if is_answer(cell) and cell.cell_type == "code"
+              for line in solution_lines(cell.source)]
+    return _longest(hidden, 4) + _longest(solved, 6) if hidden else []
 
 
 GRADED = [a for a in ASSIGNMENTS
@@ -105,15 +112,21 @@ def probed(released_course, tmp_path_factory):
     ws = copy_course(released_course, tmp_path_factory.mktemp("probe"))
     for assignment in GRADED:
         for solution_path in notebooks_of(ws / "solutions" / assignment):
-            hidden = _hidden_lines(nbformat.read(solution_path, as_version=4))
-            nb = nbformat.read(ws / "exercises" / assignment / solution_path.name, as_version=4)
+            released = ws / "exercises" / assignment / solution_path.name
+            handed_out = released.read_text()  # lines the learner has anyway are no secret
+            hidden = [line for line in _hidden_lines(nbformat.read(solution_path, as_version=4))
+                      if json.dumps(line)[1:-1] not in handed_out and line not in handed_out]
+            nb = nbformat.read(released, as_version=4)
             code = PROBE.format(hidden=[base64.b64encode(h.encode()).decode() for h in hidden], mark=MARK)
             nb.cells.insert(2, new_code_cell(code))
             folder = ws / "submitted" / "prober" / assignment
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, folder / solution_path.name)
-        proc = subprocess.run(["mlse", "grade", assignment, "--workers", "1"], cwd=ws,
-                              env=environment_with_bin(), capture_output=True, text=True, timeout=900)
+        run_nbgrader_grade = ["mlse", "grade", assignment, "--workers", "1"]
+        from mlse.nbgrader_cli import environment_with_bin
+        import subprocess
+        proc = subprocess.run(run_nbgrader_grade, cwd=ws, env=environment_with_bin(), capture_output=True,
+                              text=True, timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return ws
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import tempfile
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +22,11 @@ import pytest
 from conftest import ROOT, copy_course
 from mlse import intake
 from mlse.gradebook import cell_scores, db_url_for
-from hostile_cases import Case, build_cases, read_probe, write_case
+from hostile_cases import SECRET_ENV, Case, build_cases, read_probe, write_case
+from mlse.nbgrader_cli import run_nbgrader
 from mlse.grade.one import GradeResult, autograde_one
 from mlse.sandbox import isolation_available
+from mlse.workspace import make_workspace
 
 ASSIGNMENT = "m1_roles_warmup"
 NOTEBOOK = "roles_warmup.ipynb"
@@ -47,6 +49,7 @@ class HostileClass:
     results: dict[str, GradeResult]
     scores: dict[str, dict[str, float | None]]
     submitted_before: dict[str, str]
+    boxes: Path
 
 
 @pytest.fixture(scope="module")
@@ -63,21 +66,30 @@ def hostile_class(released_course, tmp_path_factory) -> HostileClass:
         write_case(case, ws / "submitted" / name / ASSIGNMENT)
     before = tree_digest(ws / "submitted")
     outcomes = {name: intake.inspect(ws, ASSIGNMENT, name) for name in cases}
+    boxes = tmp_path_factory.mktemp("boxes")  # this run's sandboxes only
 
     def grade(name):
         return name, autograde_one(ws, ASSIGNMENT, name, cell_timeout=CELL_TIMEOUT, limits=LIMITS,
-                                   submitted_directory=outcomes[name].submitted_directory)
+                                   submitted_directory=outcomes[name].submitted_directory,
+                                   sandbox_root=str(boxes))
 
+    saved = {k: os.environ.get(k) for k in SECRET_ENV}
+    os.environ.update(SECRET_ENV)  # the grader's secrets: they must not reach student code
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = dict(pool.map(grade, sorted(cases)))
     finally:
         listener.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     scores: dict[str, dict[str, float | None]] = {name: {} for name in cases}
     for s in cell_scores(db_url_for(ws), ASSIGNMENT):
         if s.auto:
             scores[s.student][s.cell] = s.score
-    return HostileClass(ws, cases, outcomes, results, scores, before)
+    return HostileClass(ws, cases, outcomes, results, scores, before, boxes)
 
 
 CASE_NAMES = [c.name for c in build_cases(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK,
@@ -121,6 +133,13 @@ def test_the_snooping_notebook_reads_nothing_and_connects_nowhere(hostile_class)
     assert not report["cwd"].startswith(ws), f"the kernel ran inside the course folder: {report['cwd']}"
     if mode == "root":
         assert report["uid"] != 0, "the kernel ran as root"
+    assert report["env secrets"] == [], f"the grader's secrets reached student code: {report['env secrets']}"
+    allowed = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "usr"}
+    assert report["/ files"] == [], f"files at the top of / are visible: {report['/ files']}"
+    extra = set(report["/ entries"]) - allowed
+    # besides the operating system, only the ancestors of the Python environment and the sandbox
+    needed = {p.split("/")[1] for p in (sys.prefix, sys.base_prefix, str(hostile_class.boxes))}
+    assert extra <= needed, f"the sandbox's root shows more than it needs: {sorted(extra - needed)}"
 
 
 def test_runaway_cells_are_stopped_and_recovered_from(hostile_class):
@@ -144,5 +163,5 @@ def test_submitted_files_are_never_modified(hostile_class):
 
 
 def test_no_sandbox_is_left_behind(hostile_class):
-    left = [p for p in Path(tempfile.gettempdir()).glob("mlse-sbx-*")]
+    left = [p for p in hostile_class.boxes.glob("mlse-sbx-*")]
     assert not left, f"sandbox folders left behind: {left}"

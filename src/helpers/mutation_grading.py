@@ -42,6 +42,8 @@ __all__ = [
     "expand_test",
     "run_test",
     "rebound",
+    "run_all",
+    "run_against",
     "check_tests_pass",
     "grade_tests",
 ]
@@ -228,7 +230,8 @@ def run_test(name: str, case: Callable[[], Any], time_limit: float = DEFAULT_TIM
     return TestResult(name, False, _describe(error))
 
 
-def _run_all(tests, time_limit, stop_at_first_failure=False) -> list[TestResult]:
+def run_all(tests, time_limit, stop_at_first_failure=False) -> list[TestResult]:
+    """Every case of every test in ``tests`` (pairs of name and function), in order."""
     results = []
     for name, func in tests:
         for case_name, case in expand_test(name, func):
@@ -254,6 +257,23 @@ def rebound(namespace: MutableMapping[str, Any], name: str, value: Any):
             namespace[name] = before
 
 
+def run_against(namespace: MutableMapping[str, Any], name: str, implementation: Callable,
+                time_limit: float = DEFAULT_TIME_LIMIT, stop_at_first_failure: bool = False) -> list[TestResult]:
+    """The learner's tests in ``namespace``, run with ``name`` bound to ``implementation``.
+
+    In a learner's own kernel (and under plain nbgrader) the tests run right here. When the course
+    grades with a judge (``mlse grade``), this namespace is the judge's: it holds only handles to
+    the learner's tests, and ``namespace["__mlse_judge__"]`` runs them in a fresh copy of the
+    learner's kernel and returns each test's name, pass/fail and reason (see docs/authoring.md).
+    """
+    judge = namespace.get("__mlse_judge__")
+    if judge is not None:
+        rows = judge.run_learner_tests(name, implementation, time_limit, stop_at_first_failure)
+        return [TestResult(*row) for row in rows]
+    with rebound(namespace, name, implementation):
+        return run_all(collect_tests(namespace), time_limit, stop_at_first_failure)
+
+
 # ---------------------------------------------------------------------------- feedback & grade
 
 def _no_tests_message(name: str) -> str:
@@ -270,12 +290,10 @@ def check_tests_pass(namespace: MutableMapping[str, Any], name: str, reference: 
     """
     from .checks import CheckFailed
 
-    tests = collect_tests(namespace)
-    if not tests:
+    results = run_against(namespace, name, reference, time_limit)
+    if not results:
         raise CheckFailed("your tests", f"at least one function named test_... that calls {name}",
                           "no test functions", _no_tests_message(name)[2:])
-    with rebound(namespace, name, reference):
-        results = _run_all(tests, time_limit)
     for r in results:
         print(f"✔ {r.name} passes on the correct {name}" if r.passed else f"✘ {r.name}: {r.reason}")
     failing = [r for r in results if not r.passed]
@@ -306,13 +324,11 @@ def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Calla
         for attr in ("__name__", "__qualname__", "__doc__"):
             with contextlib.suppress(AttributeError, TypeError):
                 setattr(variant, attr, getattr(reference, attr))
-    tests = collect_tests(namespace)
     total = len(variants)
-    if not tests:
+    first = run_against(namespace, name, reference, time_limit)
+    if not first:
         print(_no_tests_message(name) + f" Score: 0 of {points:g} points.")
         return 0.0
-    with rebound(namespace, name, reference):
-        first = _run_all(tests, time_limit)
     failing = [r for r in first if not r.passed]
     if failing:
         print(f"✘ Your test {failing[0].name} fails on the correct {name}: {failing[0].reason}. "
@@ -320,11 +336,9 @@ def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Calla
         return 0.0
     caught = 0
     for variant in variants:
-        with rebound(namespace, name, variant):
-            results = _run_all(tests, time_limit, stop_at_first_failure=True)
+        results = run_against(namespace, name, variant, time_limit, stop_at_first_failure=True)
         caught += any(not r.passed for r in results)
-    with rebound(namespace, name, reference):
-        again = _run_all(tests, time_limit)
+    again = run_against(namespace, name, reference, time_limit)
     flaky = [r for r in again if not r.passed]
     if flaky:
         print(f"✘ Your test {flaky[0].name} passed on the correct {name} the first time but fails "

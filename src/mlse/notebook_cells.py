@@ -14,7 +14,7 @@ from typing import Literal
 __all__ = [
     "HIDDEN_BEGIN", "HIDDEN_END", "SOLUTION_BEGIN", "SOLUTION_END",
     "nbgrader_meta", "grade_id", "role", "is_answer", "is_autograded_test", "is_given_code",
-    "hidden_regions", "split_hidden",
+    "hidden_regions", "hidden_lines", "split_hidden", "solution_lines",
 ]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -80,6 +80,11 @@ def split_hidden(source: str) -> tuple[list[str], list[str]]:
     return visible, hidden
 
 
+def hidden_lines(source: str) -> list[str]:
+    """Every line inside the hidden-test regions of a cell's source, markers excluded."""
+    return split_hidden(source)[1]
+
+
 def hidden_regions(source: str) -> list[str]:
     """The text of each hidden-test region of a cell's source, markers excluded."""
     regions, current = [], None
@@ -92,3 +97,16 @@ def hidden_regions(source: str) -> list[str]:
         elif current is not None:
             current.append(line)
     return regions
+
+
+def solution_lines(source: str) -> list[str]:
+    """The lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (what the release removes)."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line:
+            inside = True
+        elif "END SOLUTION" in line:
+            inside = False
+        elif inside:
+            out.append(line)
+    return out

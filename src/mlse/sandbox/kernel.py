@@ -9,6 +9,14 @@ where only the operating system, the Python environment and that copy are visibl
 limits (memory, CPU time, processes, file size); as an unprivileged uid of its own when the grader
 is root. Where the OS does not allow a protection it says so in a warning (or refuses, with
 ``require_isolation``), never silently. :mod:`mlse.grade.execute` is the Execute step that uses it.
+
+Per submission (issue 12): a cgroup for memory and process count of the whole submission
+(:mod:`.cgroup`); a size-limited tmpfs as the whole sandbox folder (disk; removed by unmounting,
+never by walking what the student left, :mod:`.cleanup`); new IPC and UTS namespaces; an
+environment made of an exact allow-list of names (:data:`KERNEL_ENV_NAMES`); a file system built
+from an empty root (:func:`mlse.sandbox.launcher.build_root`). Kernels start warm, forked from a
+zygote that already imported the course's stack (:mod:`.zygote`), or cold (``warm = False``, or
+when no zygote can start): both go through the same plan and the same steps.
 """
 
 from __future__ import annotations
@@ -29,12 +37,19 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Integer, List, Unicode
 
+from . import zygote as _zygote
+from .cgroup import SubmissionCgroup, sweep_stale_cgroups
+from .cleanup import remove_tree
+
 
 __all__ = [
     "DEFAULT_LIMITS",
     "SandboxedKernelManager",
     "isolation_available",
     "sweep_stale_sandboxes",
+    "KERNEL_ENV_NAMES",
+    "kernel_environment",
+    "sandbox_plan",
 ]
 
 EXEC = Path(__file__).with_name("launcher.py")
@@ -46,13 +61,28 @@ DEFAULT_LIMITS = {
     "processes": 64,       # processes and threads of the sandbox's own uid: a fork bomb stops here
     "file_size_mb": 64,    # largest file the student's code may write
     "open_files": 256,
+    # per submission, all its processes together (a cgroup; see docs/grading-safety.md)
+    "submission_memory_mb": 2048,  # memory of every process of the submission, files in tmpfs included
+    "submission_processes": 128,   # processes and threads of the whole submission
+    "disk_mb": 256,                # the sandbox folder (working copy, home, tmp): a tmpfs of this size
+    "shm_mb": 64,                  # the sandbox's own /dev/shm
 }
 
-# Folders at the top of the file system that student code may see; every other one is hidden
-# (covered by an empty tmpfs), and the Python environment is then exposed back, read-only.
-SYSTEM_DIRS = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "dev", "proc", "sys"}
-# Hidden even though they sit under a visible system folder.
-EXTRA_HIDDEN = ["/usr/local/share/nbgrader", "/dev/shm", "/etc/jupyter", "/usr/local/etc/jupyter"]
+#: The only environment variable names a kernel gets (exact names, no prefixes): everything else
+#: the grader has (JPY_API_TOKEN, NBGRADER_DB_PASSWORD, cloud credentials...) never reaches it.
+KERNEL_ENV_NAMES = ("PATH", "HOME", "TMPDIR", "LANG", "MPLCONFIGDIR", "IPYTHONDIR", "MPLBACKEND",
+                    "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+# The operating system's folders put (read-only) into the sandbox's empty root, besides the
+# Python environment and the sandbox folder itself; nothing else exists there (/dev and /proc
+# are made fresh).
+SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+# Hidden even though they sit under an exposed folder.
+EXTRA_HIDDEN = ["/usr/local/share/nbgrader", "/etc/jupyter", "/usr/local/etc/jupyter"]
+# Which anonymous uids are in use, machine-wide: RLIMIT_NPROC counts every process of a uid, so two
+# grading runs (with different TMPDIRs) must never hand out the same uid at once.
+UID_LOCK_DIR = Path("/tmp/mlse-sandbox-uids")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,7 +103,7 @@ def isolation_available() -> tuple[str, str]:
     unshare = shutil.which("unshare") or ("/usr/bin/unshare" if os.path.exists("/usr/bin/unshare") else None)
     if not unshare:
         return "none", "the `unshare` command (util-linux) is not installed"
-    base = [unshare, "--mount", "--net", "--pid", "--fork", "--kill-child"]
+    base = [unshare, "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
     if os.geteuid() == 0:
         attempts = [("root", base), ("userns", [*base, "--user", "--map-root-user"])]
     else:
@@ -141,36 +171,141 @@ class _UidSlot:
             self._fd = None
 
 
-def sweep_stale_sandboxes(root: str | Path | None = None) -> list[Path]:
-    """Remove working copies left by a grader that was killed (kill -9 skips every clean-up).
+def sweep_stale_sandboxes(root: str | Path | None = None, log=None) -> list[Path]:
+    """Remove sandbox folders left by a grader that was killed (kill -9 skips every clean-up),
+    and their cgroups. Never raises and never recurses: a folder that cannot be removed is
+    reported (to ``log``, when given) and left for the next sweep.
 
     A sandbox folder records the pid of the grader that made it; when that process is gone, so
     is the kernel (it dies with its grader), and the folder is garbage.
     """
     removed = []
-    for box in Path(root or tempfile.gettempdir()).glob("mlse-sbx-*"):
+    try:
+        base = Path(root or tempfile.gettempdir())
+        boxes = [*base.glob("mlse-sbx-*"), *base.glob("mlse-zygote-*")]
+    except OSError:
+        return removed
+    for box in boxes:
         try:
-            owner = int((box / "owner.pid").read_text())
-            os.kill(owner, 0)
-            continue  # its grader is alive
-        except ProcessLookupError:
-            pass
-        except (FileNotFoundError, ValueError, PermissionError):
-            if time.time() - box.stat().st_mtime < 3600:
-                continue  # being set up right now, or not ours to judge yet
-        shutil.rmtree(box, ignore_errors=True)
-        removed.append(box)
+            try:
+                owner = int((box / "owner.pid").read_text())
+                os.kill(owner, 0)
+                continue  # its grader is alive
+            except ProcessLookupError:
+                pass
+            except (FileNotFoundError, ValueError, PermissionError, NotADirectoryError):
+                if time.time() - box.lstat().st_mtime < 3600:
+                    continue  # being set up right now, or not ours to judge yet
+            problems = remove_tree(box)
+            if problems and log is not None:
+                log.warning("sandbox: could not remove stale %s: %s", box, "; ".join(problems[:3]))
+            if not os.path.lexists(box):
+                removed.append(box)
+        except Exception as exc:  # noqa: BLE001  (sweeping must never fail a grade)
+            if log is not None:
+                log.warning("sandbox: could not sweep %s: %s", box, exc)
+    try:
+        sweep_stale_cgroups()
+    except Exception as exc:  # noqa: BLE001
+        if log is not None:
+            log.warning("sandbox: could not sweep stale cgroups: %s", exc)
     return removed
+
+
+def kernel_environment(python: str, box: Path) -> dict:
+    """The kernel's whole environment: exactly :data:`KERNEL_ENV_NAMES`, nothing inherited."""
+    home = box / "home"
+    env = {
+        "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home), "TMPDIR": str(box / "tmp"), "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
+        "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        # one thread per numerical library: deterministic sums, and within the process limit
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    }
+    assert set(env) == set(KERNEL_ENV_NAMES)
+    return env
+
+
+def make_box(root: str | Path | None, disk_mb: int | None) -> tuple[Path, str]:
+    """A new sandbox folder: a tmpfs of ``disk_mb`` when this process may mount one (root), else
+    a plain folder. Returns ``(folder, reason it is not size-limited or "")``."""
+    base = Path(root or tempfile.gettempdir())
+    box = Path(tempfile.mkdtemp(prefix="mlse-sbx-", dir=base))
+    reason = ""
+    if disk_mb and platform.system() == "Linux" and os.geteuid() == 0:
+        from .launcher import MS_NODEV, MS_NOSUID, _mount
+
+        try:
+            _mount("tmpfs", str(box), "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0711,size={int(disk_mb)}m")
+        except OSError as exc:
+            reason = f"no size-limited sandbox folder ({exc}): disk is limited per file only"
+    else:
+        reason = "no size-limited sandbox folder (needs root on Linux): disk is limited per file only"
+    os.chmod(box, 0o711)
+    (box / "owner.pid").write_text(str(os.getpid()))
+    for sub in ("work", "home", "ipc", "tmp"):
+        (box / sub).mkdir(mode=0o700)
+    (box / ".root").mkdir(mode=0o700)  # where the launcher builds the sandbox's empty root
+    return box, reason
 
 
 # ---------------------------------------------------------------------------------------------
 # The kernel manager
 
 
+def sandbox_plan(box: Path, mode: str, python: str, *, limits: dict, uid: int | None, gid: int | None,
+                 cgroup: SubmissionCgroup | None, expose: list[str] = (), hide: list[str] = (),
+                 course_root: str = "") -> dict:
+    """What the launcher (cold) or the zygote's child (warm) does to become the student's kernel."""
+    plan = {"mode": mode, "box": str(box), "workdir": str(box / "work"), "limits": limits,
+            "unshare": shutil.which("unshare") or "/usr/bin/unshare", "uid": uid, "gid": gid,
+            "cgroup_procs": cgroup.procs_files if cgroup else [], "shm_mb": limits.get("shm_mb"),
+            "root_mount": str(box / ".root"), "env": kernel_environment(python, box),
+            "shared": []}  # more writable folders (the judge's view of its student's sandbox)
+    if mode in ("root", "userns"):
+        prefixes = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(python)))}
+        env_dirs = sorted({*prefixes, *_kernel_sys_path(python), *expose})
+        _refuse_secrets(course_root, env_dirs)
+        plan["expose"] = [*[d for d in SYSTEM_DIRS if os.path.lexists(d)], *_outermost(env_dirs)]
+        course = [course_root] if course_root else []
+        plan["hide"] = [h for h in [*EXTRA_HIDDEN, *course, *hide] if os.path.isdir(h)]
+    return plan
+
+
+def _refuse_secrets(course_root: str, expose: list[str]) -> None:
+    """Never expose a folder that holds the course's solutions, gradebook or submissions."""
+    if not course_root:
+        return
+    root = Path(course_root).resolve()
+    secrets = [root / n for n in ("solutions", "source", "gradebook.db", "submitted", "autograded",
+                                  "feedback", "release")]
+    for path in expose:
+        p = Path(path).resolve()
+        leaked = [s for s in secrets if s == p or p in s.parents]
+        if leaked:
+            raise RuntimeError(f"sandbox: refusing to expose {p} to student code: it contains "
+                               f"{leaked[0]}. Install the course's Python environment outside "
+                               "the course folder's graded parts.")
+
+
+def _warm_argv(cmd: list[str]) -> list[str] | None:
+    """The kernel's own arguments, when ``cmd`` is this interpreter running ipykernel (the only
+    kind of kernel the zygote can become); None otherwise."""
+    if len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+        try:
+            same = os.path.realpath(shutil.which(cmd[0]) or cmd[0]) == os.path.realpath(sys.executable)
+        except OSError:
+            same = False
+        if same:
+            return list(cmd[3:])
+    return None
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run in a sandbox (see the module docstring).
 
-    Configure it like any traitlets class, e.g. ``c.SandboxedKernelManager.memory_mb = 1024``.
+    Configure it like any traitlets class, e.g. ``c.SandboxedKernelManager.limits = {...}``.
     """
 
     limits = Dict(help="resource limits, merged over DEFAULT_LIMITS").tag(config=True)
@@ -180,21 +315,40 @@ class SandboxedKernelManager(AsyncKernelManager):
                               "per kernel (root only)").tag(config=True)
     uid_base = Integer(1_790_000_000, help="first anonymous uid for sandboxes").tag(config=True)
     uid_count = Integer(256).tag(config=True)
+    namespaces = Bool(True, help="isolate the kernel in Linux namespaces when the machine allows it; "
+                                 "False keeps only the limits, the uid and the working copy "
+                                 "(`mlse grade --no-sandbox`)").tag(config=True)
     require_isolation = Bool(False, help="refuse to run when namespaces are not available, "
                                          "instead of warning").tag(config=True)
-    hide = List(Unicode(), help="more folders to hide (e.g. an exchange outside /srv)").tag(config=True)
+    hide = List(Unicode(), help="more folders to hide inside exposed ones").tag(config=True)
     expose = List(Unicode(), help="more folders to expose read-only").tag(config=True)
     course_root = Unicode("", help="the course folder: checked never to be exposed").tag(config=True)
     work_source = Unicode("", help="the folder whose files become the student's working copy: the "
                                    "student's own submission, never the folder nbgrader grades in "
                                    "(whose notebook holds the restored hidden tests)")
+    warm = Bool(True, help="fork kernels from a zygote that already imported the course's stack "
+                           "(mlse.sandbox.zygote); False: a fresh interpreter per kernel").tag(config=True)
+    warm_fallback = Bool(True, help="when no zygote can be used, start the kernel cold (with a "
+                                    "warning) instead of failing").tag(config=True)
 
     _sandbox: Path | None = None
     _slot: _UidSlot | None = None
+    _cgroup: SubmissionCgroup | None = None
+    _warm_args: list[str] | None = None
+    started_warm = False
+    reduced: list[str] = []  # protections this host did not allow, for the grader's report
+    _plan_uid: tuple[int, int] | None = None
+
+    def _borrow_uid(self) -> bool:
+        """True for a kernel that runs as another kernel's uid (the judge, see judge_kernel.py)."""
+        return False
 
     # -- set-up --------------------------------------------------------------------------
 
     def _mode(self) -> str:
+        if not self.namespaces:
+            self.log.warning("sandbox: reduced isolation (none): namespaces turned off by configuration")
+            return "none"
         mode, reason = isolation_available()
         if mode != "root" and reason:
             if self.require_isolation and mode == "none":
@@ -203,14 +357,25 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.log.warning("sandbox: reduced isolation (%s): %s", mode, reason)
         return mode
 
+    def _limits(self) -> dict:
+        return {**DEFAULT_LIMITS, **self.limits}
+
     def _new_sandbox(self) -> Path:
         root = Path(self.sandbox_root or tempfile.gettempdir())
-        sweep_stale_sandboxes(root)
-        box = Path(tempfile.mkdtemp(prefix="mlse-sbx-", dir=root))
-        os.chmod(box, 0o711)
-        (box / "owner.pid").write_text(str(os.getpid()))
-        for sub in ("work", "home", "ipc", "tmp"):
-            (box / sub).mkdir(mode=0o700)
+        sweep_stale_sandboxes(root, log=self.log)
+        limits = self._limits()
+        box, reason = make_box(root, limits.get("disk_mb"))
+        self.reduced = []
+        if reason:
+            self.reduced.append(reason)
+        cg, reason = SubmissionCgroup.create(limits.get("submission_memory_mb"),
+                                             limits.get("submission_processes"))
+        self._cgroup = cg
+        if reason:
+            self.reduced.append(f"no cgroup per submission ({reason}): memory and processes are "
+                                "limited per process and per uid only")
+        for why in self.reduced:
+            self.log.warning("sandbox: reduced isolation: %s", why)
         return box
 
     async def _async_pre_start_kernel(self, **kw):
@@ -218,10 +383,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restarting:
             self._sandbox = self._new_sandbox()
             self._mode_used = self._mode()
+        elif self._cgroup is not None:
+            self._cgroup.kill_all()  # nothing of the dead kernel survives its restart
         box = self._sandbox
         # ZeroMQ over unix sockets inside the sandbox: a kernel with no network still talks to us.
         self.transport = "ipc"
         self.ip = str(box / "ipc" / "kernel")
+        if len(self.ip.encode()) + 3 > 107:  # a unix socket's path: at most 107 bytes on Linux
+            raise RuntimeError(
+                f"sandbox: the folder for sandboxes is too deep for the kernel's sockets ({self.ip}-NN "
+                "is longer than 107 bytes): set TMPDIR (or SandboxedKernelManager.sandbox_root) "
+                "to a shorter folder, such as /tmp")
         self.connection_file = str(box / "connection.json")
         if restarting and os.path.exists(self.connection_file):
             os.remove(self.connection_file)  # written afresh, then handed to the kernel's uid
@@ -230,12 +402,33 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restarting:
             self._fill_working_copy(box / "work", kw.get("cwd"))
         plan = self._plan(cmd, kw.get("env") or {})
+        self._plan_data = plan
         (box / "plan.json").write_text(json.dumps(plan, indent=1))
         os.chmod(box / "plan.json", 0o600)
         self._hand_over(box, plan)
         kw["cwd"] = str(box / "work")
         kw["env"] = plan["env"]
+        self._warm_args = _warm_argv(cmd) if self.warm else None
         return [sys.executable, "-I", "-S", str(EXEC), "outer", str(box / "plan.json"), "--", *cmd], kw
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """Warm: ask the zygote for a kernel in this sandbox; cold: run the launcher."""
+        self.started_warm = False
+        if self._warm_args is not None:
+            try:
+                proc = _zygote.zygote_client().spawn(self._plan_data, self._warm_args)
+            except Exception as exc:  # noqa: BLE001
+                if not self.warm_fallback:
+                    raise
+                self.log.warning("sandbox: warm start unavailable (%s); starting the kernel cold", exc)
+            else:
+                prov = self.provisioner
+                # no process group: signals go through the pidfd (never to a reused pid)
+                prov.process, prov.pid, prov.pgid = proc, proc.pid, None
+                self.started_warm = True
+                self._reconcile_connection_info(prov.connection_info)
+                return
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
     def _fill_working_copy(self, work: Path, cwd: str | None) -> None:
         """The throwaway working copy: the student's own submitted files only.
@@ -252,58 +445,23 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.copytree(cwd, work, dirs_exist_ok=True, symlinks=True,
                             ignore=shutil.ignore_patterns("*.ipynb"))
 
-    def _plan(self, cmd: list[str], env: dict) -> dict:
+    def _plan(self, cmd: list[str], env: dict | None = None) -> dict:
         box, mode = self._sandbox, self._mode_used
-        limits = {**DEFAULT_LIMITS, **self.limits}
-        plan = {"mode": mode, "workdir": str(box / "work"), "limits": limits,
-                "unshare": shutil.which("unshare") or "/usr/bin/unshare", "uid": None, "gid": None}
+        uid = gid = None
         if os.geteuid() == 0 and mode in ("root", "none"):  # never run student code as root
             if self.run_as:
                 user = pwd.getpwnam(self.run_as)
-                plan["uid"], plan["gid"] = user.pw_uid, user.pw_gid
+                uid, gid = user.pw_uid, user.pw_gid
+            elif self._borrow_uid():
+                pass  # a judge kernel: set to its student's uid by JudgeKernelManager._plan
             else:
                 if self._slot is None:
-                    self._slot = _UidSlot(self.uid_base, self.uid_count,
-                                          Path(tempfile.gettempdir()) / "mlse-sandbox-uids")
-                plan["uid"] = plan["gid"] = self._slot.uid
-        home = box / "home"
-        plan["env"] = {
-            **{k: v for k, v in env.items() if k.startswith(("NBGRADER_", "JPY_"))},
-            "PATH": os.pathsep.join([str(Path(cmd[0]).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(home), "TMPDIR": str(box / "tmp"), "LANG": "C.UTF-8",
-            "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
-            "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-            # one thread per numerical library: deterministic sums, and within the process limit
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        }
-        if mode in ("root", "userns"):
-            python = cmd[0]
-            prefixes = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(python)))}
-            expose = sorted({*prefixes, *_kernel_sys_path(python), *self.expose})
-            self._refuse_secrets(expose)
-            top = [f"/{d}" for d in sorted(os.listdir("/"))
-                   if d not in SYSTEM_DIRS and os.path.isdir(f"/{d}") and not os.path.islink(f"/{d}")]
-            # the course folder too, in case it lives under a visible system folder
-            course = [self.course_root] if self.course_root else []
-            plan["hide"] = [*top, *[h for h in [*EXTRA_HIDDEN, *course, *self.hide] if os.path.isdir(h)]]
-            # bind the sandbox itself last: it is the only writable folder
-            plan["expose"] = [*[[p, False] for p in _outermost(expose)], [str(box), True]]
-        return plan
-
-    def _refuse_secrets(self, expose: list[str]) -> None:
-        """Never expose a folder that holds the course's solutions, gradebook or submissions."""
-        if not self.course_root:
-            return
-        root = Path(self.course_root).resolve()
-        secrets = [root / n for n in ("solutions", "source", "gradebook.db", "submitted", "autograded",
-                                      "feedback", "release")]
-        for path in expose:
-            p = Path(path).resolve()
-            leaked = [s for s in secrets if s == p or p in s.parents]
-            if leaked:
-                raise RuntimeError(f"sandbox: refusing to expose {p} to student code: it contains "
-                                   f"{leaked[0]}. Install the course's Python environment outside "
-                                   "the course folder's graded parts.")
+                    self._slot = _UidSlot(self.uid_base, self.uid_count, UID_LOCK_DIR)
+                uid = gid = self._slot.uid
+        self._plan_uid = None if uid is None else (uid, gid)
+        return sandbox_plan(box, mode, cmd[0], limits=self._limits(), uid=uid, gid=gid,
+                            cgroup=self._cgroup, expose=list(self.expose), hide=list(self.hide),
+                            course_root=self.course_root)
 
     def _hand_over(self, box: Path, plan: dict) -> None:
         """Give the kernel's uid its working copy, home, sockets folder and connection file."""
@@ -324,8 +482,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if restart:
             return
+        if self._cgroup is not None:
+            for problem in self._cgroup.remove():
+                self.log.warning("sandbox: %s", problem)
+            self._cgroup = None
         if self._sandbox is not None:
-            shutil.rmtree(self._sandbox, ignore_errors=True)
+            problems = remove_tree(self._sandbox)  # never raises, never recurses
+            if problems:
+                self.log.warning("sandbox: could not remove %s completely: %s", self._sandbox,
+                                 "; ".join(problems[:3]))
             self._sandbox = None
         if self._slot is not None:
             self._slot.release()

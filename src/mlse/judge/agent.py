@@ -1,0 +1,169 @@
+"""The student's side of the call boundary: runs in the student's kernel S, answers the judge.
+
+The judge sends each request as an ordinary ``execute_request`` whose code is one call to
+:func:`serve` with the request pickled (the judge's own bytes: S decoding them harms nobody). The
+answer goes back as one ``display_data`` message of type :data:`REPLY_MIME`, encoded by
+:mod:`mlse.judge.wire`; whatever the call prints goes back as the call's ordinary output.
+
+Everything here runs in S, which the student controls completely: they may replace this module,
+forge replies, or never answer. That is why nothing here decides anything: the judge decodes
+replies as data and decides pass or fail itself.
+
+Requests (tuples):
+
+* ``("value", name)``: the value the student's code bound to ``name`` (or ``{"$": "missing"}``);
+* ``("call", target, args, kwargs)``: call a handle (``target`` is a handle, resolved while
+  unpickling) and return what it returns, or what it raised;
+* ``("getattr", target, attribute)``: read an attribute of a handle;
+* ``("run_tests", name, implementation, time_limit, stop_at_first_failure)``: run the learner's
+  ``test_...`` functions with ``name`` bound to ``implementation``, in a forked copy of S so no run
+  leaves anything behind for the next; only ``[(test name, passed, reason), ...]`` comes back;
+* ``("release", ids)``: forget handles the judge no longer holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import pickle
+import traceback
+from typing import Any
+
+from . import wire
+
+REPLY_MIME = "application/vnd.mlse.judge-reply+json"
+HANDLE_KEY = "mlse-handle"
+
+_objects: dict[int, Any] = {}     # handle id -> the object it stands for
+_ids: dict[int, int] = {}         # id(object) -> handle id, so fit() returning self is the same handle
+_next = [1]
+
+
+def _keep(obj: Any) -> dict:
+    """A handle for ``obj``: the object stays here; the judge gets its id and type name."""
+    hid = _ids.get(id(obj))
+    if hid is None or _objects.get(hid) is not obj:
+        hid = _next[0]
+        _next[0] += 1
+        _objects[hid], _ids[id(obj)] = obj, hid
+    kind = type(obj)
+    return {"$": "handle", "id": hid, "type": getattr(kind, "__qualname__", "object"),
+            "callable": callable(obj), "name": str(getattr(obj, "__name__", ""))[:100]}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Unpickles the judge's request, turning the judge's handles back into the objects they name."""
+
+    def persistent_load(self, pid):
+        kind, hid = pid
+        if kind != HANDLE_KEY or hid not in _objects:
+            raise pickle.UnpicklingError(f"no such object in the student's kernel: {pid!r}")
+        return _objects[hid]
+
+
+def _user_namespace() -> dict:
+    from IPython import get_ipython
+
+    return get_ipython().user_ns
+
+
+def _raised(exc: BaseException) -> dict:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return wire.encode_exception(exc, text)
+
+
+def _handle(request: tuple) -> Any:
+    op = request[0]
+    if op == "value":
+        namespace = _user_namespace()
+        if request[1] not in namespace:
+            return {"$": "missing"}
+        return wire.encode(namespace[request[1]], _keep)
+    if op == "call":
+        _, target, args, kwargs = request
+        try:
+            result = target(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - any failure is an answer for the judge
+            return _raised(exc)
+        return wire.encode(result, _keep)
+    if op == "getattr":
+        _, target, attribute = request
+        try:
+            return wire.encode(getattr(target, attribute), _keep)
+        except BaseException as exc:  # noqa: BLE001
+            return _raised(exc)
+    if op == "run_tests":
+        return _run_tests_forked(*request[1:])
+    if op == "release":
+        for hid in request[1]:
+            obj = _objects.pop(hid, None)
+            if obj is not None:
+                _ids.pop(id(obj), None)
+        return None
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _run_tests_forked(name: str, implementation: Any, time_limit: float, stop_at_first_failure: bool):
+    """Run the learner's tests with ``name`` bound to ``implementation`` in a child process.
+
+    The child is a copy of this kernel at this moment; whatever a test changes (a global, a file
+    handle, the implementation itself) dies with it, so the next run starts from the same state.
+    """
+    import json
+    import select
+    import signal
+    import time
+
+    from helpers.mutation_grading import collect_tests, run_all
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report, and leave without any clean-up of the parent's
+        status = 1
+        try:
+            os.close(read_end)
+            namespace = _user_namespace()
+            namespace[name] = implementation
+            results = run_all(collect_tests(namespace), time_limit, stop_at_first_failure)
+            payload = json.dumps([[r.name, r.passed, r.reason] for r in results]).encode()
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + 60 + 20 * time_limit
+    with os.fdopen(read_end, "rb") as pipe:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([pipe], [], [], 1.0)
+            if ready:
+                chunk = os.read(pipe.fileno(), 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    try:
+        rows = json.loads(b"".join(chunks) or b"null")
+    except ValueError:
+        rows = None
+    if rows is None:
+        return {"$": "raised", "mro": ["builtins.RuntimeError"], "message":
+                "the tests did not finish (they took too long, or ended their process)", "traceback": ""}
+    return wire.encode([tuple(row) for row in rows], _keep)
+
+
+def serve(request_b64: str) -> None:
+    """Answer one request of the judge (called by the code the judge sends)."""
+    from IPython.display import display
+
+    try:
+        request = _Unpickler(io.BytesIO(base64.b64decode(request_b64))).load()
+        reply = _handle(request)
+    except BaseException as exc:  # noqa: BLE001 - the judge must always get an answer
+        reply = {"$": "raised", "mro": ["builtins.RuntimeError"],
+                 "message": f"the student's kernel could not run the judge's request: "
+                            f"{type(exc).__name__}: {exc}", "traceback": ""}
+    display({REPLY_MIME: {"reply": reply}}, raw=True)

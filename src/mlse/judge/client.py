@@ -1,0 +1,260 @@
+"""The judge's side of the call boundary: runs in the judge kernel J, never runs student code.
+
+J runs the notebook's test cells. Every name the student's code defined (an answer's function, a
+dictionary, a model) is bound in J's namespace to what :class:`StudentKernel` brings back from the
+student's kernel S: a **value** when it is data (decoded by :mod:`mlse.judge.wire`), otherwise a
+:class:`Handle`. Calling a handle, or reading an attribute of it, is a request to S; what comes
+back is again data or a handle. So ``answer_of(salary_midpoint, 1, 2)`` in a test cell calls the
+student's function in S and compares its answer in J, where the expected values stay.
+
+J talks to S through S's own Jupyter connection (a second client of S's kernel): a request is an
+``execute_request`` whose code calls :func:`mlse.judge.agent.serve`; the reply is one display
+message. Requests are pickled *towards* S (S decoding J's bytes harms nobody; that is how a test's
+own mock objects reach the student's function); nothing from S is ever unpickled here.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import json
+import queue
+import sys
+import time
+from typing import Any
+
+from . import wire
+from .agent import HANDLE_KEY, REPLY_MIME
+
+__all__ = ["Handle", "Judge", "StudentKernel", "StudentKernelError"]
+
+#: Most bytes of the student's printed output relayed into one test cell.
+MAX_RELAYED_OUTPUT = 100_000
+
+
+class StudentKernelError(RuntimeError):
+    """The student's kernel did not answer the judge (it is busy, died, or sent no reply)."""
+
+
+class Handle:
+    """Something the student's code made that is not data; it stays in the student's kernel.
+
+    Calls and attribute reads go to the student's kernel. A handle cannot be compared, hashed or
+    turned into a bool here: those would need the judge to trust the student's ``__eq__``.
+    """
+
+    __slots__ = ("_kernel", "_id", "_type", "_callable", "__name__", "_source", "__weakref__")
+
+    def __init__(self, kernel: "StudentKernel", info: dict):
+        object.__setattr__(self, "_kernel", kernel)
+        object.__setattr__(self, "_id", int(info.get("id", 0)))
+        object.__setattr__(self, "_type", str(info.get("type", "object"))[:100])
+        object.__setattr__(self, "_callable", bool(info.get("callable")))
+        object.__setattr__(self, "__name__", str(info.get("name") or info.get("type") or "object")[:100])
+        object.__setattr__(self, "_source", None)
+
+    def __call__(self, *args, **kwargs):
+        if not self._callable:
+            raise TypeError(f"'{self._type}' object is not callable")
+        return self._kernel.request(("call", self, args, kwargs))
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__") and attribute.endswith("__"):
+            raise AttributeError(attribute)  # dunders are never fetched: they are the judge's own
+        return self._kernel.request(("getattr", self, attribute))
+
+    def __setattr__(self, attribute, value):
+        raise AttributeError("a test cannot change the student's objects")
+
+    def __enter__(self):
+        return self._kernel.request(("call", self._kernel.request(("getattr", self, "__enter__")), (), {}))
+
+    def __exit__(self, *exc_info):
+        exit_ = self._kernel.request(("getattr", self, "__exit__"))
+        self._kernel.request(("call", exit_, (None, None, None), {}))
+        return False
+
+    def _refuse(self, *_args, **_kwargs):
+        raise TypeError(f"the judge does not compare or hash a {self._type} made by student code: "
+                        "a test compares data that a call returns")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = __bool__ = _refuse
+
+    def __repr__(self) -> str:
+        return f"<{self._type} in the student's kernel>"
+
+
+class _RequestPickler:
+    """cloudpickle with handles written as references (S turns them back into its objects)."""
+
+    @staticmethod
+    def dumps(request) -> bytes:
+        import cloudpickle
+
+        class Pickler(cloudpickle.Pickler):
+            def persistent_id(self, obj):
+                if type(obj) is Handle:
+                    return (HANDLE_KEY, obj._id)
+                return None
+
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=4).dump(request)
+        return buffer.getvalue()
+
+
+class StudentKernel:
+    """A client of the student's kernel that sends requests and decodes replies."""
+
+    def __init__(self, connection_info: dict, call_timeout: float = 60.0):
+        from jupyter_client import BlockingKernelClient
+
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(connection_info)
+        self.client.start_channels()
+        self.call_timeout = call_timeout
+        self.unresponsive = ""   # set when a call got no answer: later calls fail at once
+        self.relayed = 0
+        self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
+
+    def close(self) -> None:
+        self.client.stop_channels()
+
+    def _make_handle(self, info: dict) -> Handle:
+        return Handle(self, info)
+
+    def request(self, request: tuple) -> Any:
+        """Send one request to S and return its decoded answer (or raise what S's code raised)."""
+        if self.unresponsive:
+            raise StudentKernelError(self.unresponsive)
+        code = ("__import__('mlse.judge.agent', fromlist=['serve']).serve("
+                + repr(base64.b64encode(_RequestPickler.dumps(request)).decode()) + ")")
+        msg_id = self.client.execute(code, silent=False, store_history=False, allow_stdin=False)
+        reply, deadline = None, time.monotonic() + self.call_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.unresponsive = (f"the student's code did not answer within {self.call_timeout:g} s "
+                                     "(an endless loop, or a kernel that stopped listening)")
+                raise StudentKernelError(self.unresponsive)
+            try:
+                msg = self.client.get_iopub_msg(timeout=min(remaining, 5))
+            except queue.Empty:
+                if not self.client.is_alive():
+                    self.unresponsive = "the student's kernel died"
+                    self.incidents.append("the student's kernel died while a test was calling it")
+                    raise StudentKernelError(self.unresponsive) from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "display_data" and reply is None and REPLY_MIME in content.get("data", {}):
+                reply = content["data"][REPLY_MIME]
+            elif kind == "stream":
+                self._relay(content.get("text", ""), content.get("name") == "stderr")
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        if not isinstance(reply, dict) or "reply" not in reply:
+            self.incidents.append("the student's kernel sent no answer to a test's call")
+            raise StudentKernelError("the student's kernel sent no answer (its code replaced or "
+                                     "broke the grader's connection)")
+        try:
+            return self._decode(reply["reply"])
+        except wire.DecodeError as exc:
+            self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
+            raise
+
+    def _decode(self, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("$") == "raised":
+            raise wire.rebuild_exception(data)
+        if isinstance(data, dict) and data.get("$") == "missing":
+            raise NameError("the student's code did not define it")
+        return wire.decode(data, self._make_handle)
+
+    def _relay(self, text: str, is_stderr: bool) -> None:
+        """What the student's code printed during a call appears in the test cell, as it would in
+        one kernel, up to :data:`MAX_RELAYED_OUTPUT` bytes per judge."""
+        if self.relayed >= MAX_RELAYED_OUTPUT:
+            return
+        text = text[: MAX_RELAYED_OUTPUT - self.relayed]
+        self.relayed += len(text)
+        (sys.stderr if is_stderr else sys.stdout).write(text)
+
+
+class Judge:
+    """The object a judge kernel keeps as ``__mlse_judge__``: binds the student's names into the
+    test cells' namespace, and runs learner-written tests (:mod:`helpers.mutation_grading` asks
+    for it by that name)."""
+
+    def __init__(self, connection_info: dict | str, call_timeout: float = 60.0):
+        if isinstance(connection_info, str):
+            connection_info = json.loads(connection_info)
+        self.student = StudentKernel(connection_info, call_timeout)
+
+    def incidents(self) -> str:
+        """What a person should look at, as JSON (read by the grader at the end of the notebook)."""
+        return json.dumps(self.student.incidents[:20])
+
+    def namespace(self) -> dict:
+        from IPython import get_ipython
+
+        return get_ipython().user_ns
+
+    def bind(self, names: list[str], cell_source: str = "") -> dict[str, str]:
+        """Bind each of ``names`` to what the student's code bound it to (a value or a handle).
+
+        ``cell_source`` is the student's cell text (data, parsed here and never run): a function's
+        handle keeps its own source, for tests that read code (:func:`helpers.checks.source_of`).
+        Returns what each name became, for the grader's log.
+        """
+        namespace, done = self.namespace(), {}
+        sources = _function_sources(cell_source)
+        for name in names:
+            try:
+                value = self.student.request(("value", name))
+            except NameError:
+                done[name] = "missing"
+                continue
+            except StudentKernelError as exc:
+                done[name] = f"unavailable: {exc}"
+                continue
+            except Exception as exc:  # noqa: BLE001 - a value the judge refuses: the name stays unbound
+                done[name] = f"refused: {type(exc).__name__}: {exc}"
+                namespace.pop(name, None)
+                continue
+            if type(value) is Handle and name in sources:
+                object.__setattr__(value, "_source", sources[name])
+            namespace[name] = value
+            done[name] = type(value).__name__
+        return done
+
+    def run_learner_tests(self, name: str, implementation: Any, time_limit: float,
+                          stop_at_first_failure: bool = False) -> list[tuple[str, bool, str]]:
+        """Run the learner's tests (in a fresh fork of the student's kernel) with ``name`` bound to
+        ``implementation``; only each test's name, pass/fail and reason come back."""
+        rows = self.student.request(("run_tests", name, implementation, time_limit, stop_at_first_failure))
+        if not isinstance(rows, list):
+            raise StudentKernelError("the learner's tests sent back no results")
+        out = []
+        for row in rows:
+            if not (isinstance(row, tuple) and len(row) == 3):
+                raise StudentKernelError("the learner's tests sent back malformed results")
+            out.append((str(row[0])[:200], row[1] is True, str(row[2])[:500]))
+        return out
+
+
+def _function_sources(cell_source: str) -> dict[str, str]:
+    """``{name: source}`` of each top-level function or class in a cell's text (parsed, never run)."""
+    try:
+        tree = ast.parse(cell_source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    return {node.name: ast.get_source_segment(cell_source, node) or ""
+            for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def source_of_handle(obj: Any) -> str | None:
+    """The student's source text of a function bound in the judge, or None if ``obj`` is not one."""
+    if type(obj) is Handle:
+        return obj._source
+    return None

@@ -1,0 +1,243 @@
+"""The Execute step with a judge: every cell runs where its nbgrader role says it must.
+
+nbgrader's autograde pipeline stays as it is (it restores the locked cells and the hidden tests
+from the gradebook, then saves the grades); only its Execute step is replaced. Two kernels run per
+notebook:
+
+* **S, the student's kernel** (sandboxed, :class:`~mlse.sandbox.SandboxedKernelManager`): runs the
+  learner's answer cells, any cell the learner added, and the given (locked) code cells, so the
+  learner's code finds what the notebook promised it.
+* **J, the judge's kernel** (:class:`~mlse.sandbox.judge_kernel.JudgeKernelManager`): runs the
+  given code cells too (its own copy of the trusted definitions), and the **test cells, only
+  there**. Their outputs are the cell's outputs, so nbgrader grades them as usual.
+
+After each cell that ran in S, the judge binds in J the names that the assignment's answers define
+(read from the solution notebook, the trusted side, never from S): a value when S's object is
+data, a handle otherwise (:mod:`mlse.judge.client`). Names that the given code or the tests
+define are never rebound from S, so a learner who redefines ``check`` or ``answer_of`` changes
+only their own kernel. The test source, its expected values and the reference implementations
+never enter S: S receives only the calls the tests make (their arguments included).
+
+Given cells keep J's outputs (S ran the same trusted code; what S printed there might have been
+rewritten by the learner's earlier cells).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+from pathlib import Path
+
+from nbclient import NotebookClient
+from nbclient.util import ensure_async, run_sync
+from nbformat import read as read_notebook
+from traitlets import Integer
+
+from nbgrader.preprocessors import Execute
+
+from ..grade.execute import SandboxedExecute
+from ..notebook_cells import role
+from ..sandbox.judge_kernel import JudgeKernelManager
+
+__all__ = ["INCIDENTS", "JudgedExecute", "names_bound"]
+
+#: What the judge saw in the notebooks graded by this process since the list was last cleared:
+#: calls that failed in a telling way (no answer, a reply that is not data, a kernel that died
+#: while called), kernels that died. ``mlse.grade.one.autograde`` clears and reads it.
+INCIDENTS: list[str] = []
+
+
+def names_bound(source: str) -> set[str]:
+    """Names a cell binds at its top level (assignments, functions, classes, imports, loops, with).
+
+    The cell is parsed, never run; a cell that does not parse binds nothing.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+
+    def targets(node):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in getattr(node, "targets", None) or [node.target]:
+                targets(target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            targets(node.target)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    targets(item.optional_vars)
+    return names
+
+
+class JudgedExecute(SandboxedExecute):
+    """nbgrader's Execute, with the test cells run by a judge kernel (see the module docstring)."""
+
+    call_timeout = Integer(60, help="seconds the judge waits for one call into the student's "
+                                    "code before that test fails").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._judge_km = None
+        self._judge = None
+        self._plan_names(nb, resources or {})
+        return super().preprocess(nb, resources, km)
+
+    # -- which names the judge takes from the student's kernel --------------------------------
+
+    def _solution_notebook(self, resources: dict):
+        """The assignment's solution notebook (the trusted source of the answers' names), if here."""
+        from nbgrader.coursedir import CourseDirectory
+
+        info = resources.get("nbgrader", {})
+        if not (info.get("assignment") and info.get("notebook")):
+            return None
+        coursedir = CourseDirectory(config=self.config)
+        folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
+        path = Path(folder) / f"{info['notebook']}.ipynb"
+        try:
+            return read_notebook(str(path), as_version=4)
+        except (OSError, ValueError):
+            return None
+
+    def _plan_names(self, nb, resources: dict) -> None:
+        """Work out, before anything runs, which names J may ever take from S."""
+        protected: set[str] = set()   # defined by the instructor's code: J keeps its own
+        for cell in nb.cells:
+            if cell.cell_type == "code" and role(cell) in ("given", "test"):
+                protected |= names_bound(cell.source)
+        solution = self._solution_notebook(resources)
+        self._trusted_names = solution is not None
+        self._solution_names: dict[str, set[str]] = {}
+        for cell in (solution.cells if solution is not None else []):
+            if cell.cell_type == "code" and role(cell) == "answer":
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                self._solution_names[gid] = names_bound(cell.source)
+        self._answer_names = set().union(*self._solution_names.values()) if self._solution_names else set()
+        # A name an answer redefines (a buggy function to fix) comes from S; no other name the
+        # instructor's code defines ever does.
+        self._protected = protected - self._answer_names
+
+    def _names_to_bind(self, cell) -> list[str]:
+        """The names J takes from S after ``cell`` ran in S.
+
+        With the solution notebook at hand: the names the solution's cell of this grade_id binds,
+        and any answer name this cell binds (an answer written in an extra cell still counts).
+        Without it (a course that ships no solutions to the grader): what the cell itself binds.
+        Never a name the instructor's code defines (unless an answer redefines it), never a dunder.
+        """
+        bound = names_bound(cell.source)
+        if self._trusted_names:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id") if role(cell) == "answer" else None
+            wanted = (bound & self._answer_names) | self._solution_names.get(gid, set())
+        else:
+            wanted = bound
+        return sorted(n for n in wanted if n not in self._protected and not n.startswith("__"))
+
+    # -- the two kernels ------------------------------------------------------------------------
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        await self._start_judge()
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient binds these by name
+
+    async def _start_judge(self) -> None:
+        judge_km = JudgeKernelManager(config=self.config, student=self.km,
+                                      kernel_name=self.km.kernel_name)
+        judge_km.course_root = getattr(self.km, "course_root", "")
+        await ensure_async(judge_km.start_kernel(extra_arguments=self.extra_arguments))
+        judge = Execute(config=self.config)
+        NotebookClient.__init__(judge, self.nb, judge_km)
+        judge.resources = self.resources
+        judge.timeout, judge.allow_errors = self.timeout, True
+        self.guard_client(judge)  # the notebook's one output budget covers J's outputs too
+        judge.kc = judge_km.client()
+        await ensure_async(judge.kc.start_channels())
+        await ensure_async(judge.kc.wait_for_ready(timeout=self.startup_timeout))
+        judge.kc.allow_stdin = False
+        self._judge_km, self._judge = judge_km, judge
+        info = dict(self.km.get_connection_info(session=False))
+        info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in info.items()}
+        await self._in_judge(
+            "__mlse_judge__ = __import__('mlse.judge.client', fromlist=['Judge']).Judge("
+            f"{json.dumps(info)!r}, call_timeout={int(self.call_timeout)})")
+
+    async def _in_judge(self, code: str) -> dict:
+        """Run the grader's own code in J (not part of the notebook); return its reply content."""
+        errors: list[str] = []
+
+        def hook(msg):
+            if msg["msg_type"] == "error":
+                errors.append(f"{msg['content'].get('ename')}: {msg['content'].get('evalue')}")
+
+        reply = await self._judge.kc.execute_interactive(code, silent=False, store_history=False,
+                                                         output_hook=hook, timeout=self.call_timeout + 30)
+        if errors:
+            self.log.warning("judge: %s", "; ".join(errors))
+        return reply.get("content", {})
+
+    async def _collect_incidents(self) -> None:
+        try:
+            reply = await self._judge.kc.execute_interactive(
+                "", silent=True, user_expressions={"incidents": "__mlse_judge__.incidents()"},
+                timeout=30)
+            data = reply["content"]["user_expressions"]["incidents"]["data"]["text/plain"]
+            INCIDENTS.extend(json.loads(ast.literal_eval(data)))
+        except Exception as exc:  # noqa: BLE001 - the judge itself is gone: say so
+            INCIDENTS.append(f"the judge's record could not be read: {type(exc).__name__}")
+
+    async def _async_cleanup_kernel(self) -> None:
+        try:
+            if self._judge is not None:
+                await self._collect_incidents()
+                judge_km = self._judge_km
+                try:
+                    self._judge.kc.stop_channels()
+                finally:
+                    await ensure_async(judge_km.shutdown_kernel(now=True))
+                    await ensure_async(judge_km.cleanup_resources())
+                self._judge = self._judge_km = None
+        finally:
+            await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+    # -- routing ----------------------------------------------------------------------------------
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip() or self._judge is None:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        kind = role(cell)
+        if kind == "test":
+            return await self._judge.async_execute_cell(cell, cell_index, execution_count, store_history)
+        if kind == "given":
+            in_student = copy.deepcopy(cell)
+            await super().async_execute_cell(in_student, cell_index, execution_count, store_history)
+            return await self._judge.async_execute_cell(cell, cell_index, execution_count, store_history)
+        result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        names = self._names_to_bind(cell)
+        if names:
+            await self._in_judge(f"__mlse_judge__.bind({names!r}, {cell.source!r})")
+        return result
+
+    async def _restart_and_replay(self, cell_index: int) -> None:
+        INCIDENTS.append(f"the student's kernel died or stopped answering in cell {cell_index} "
+                         "and was restarted")
+        await super()._restart_and_replay(cell_index)
+        if self._judge is not None:  # S is back: the judge may call it again (old handles are gone)
+            await self._in_judge("__mlse_judge__.student.unresponsive = ''")
+
+    execute_cell = run_sync(async_execute_cell)
