@@ -109,12 +109,14 @@ ASSIGNMENTS = list_assignments(ROOT)
 FAST_LESSON = "00_start_here.ipynb"
 #: Tests that use one of these fixtures are marked slow without saying so.
 SLOW_FIXTURES = {"released_course", "course_copy", "graded_class", "lab", "browser"}
+#: Modules whose tests are parametrized by lesson and run its code: slow but for FAST_LESSON.
+PER_LESSON_MODULES = {"test_lesson_checks.py"}
 #: Modules marked slow here rather than in their own ``pytestmark`` (they run nbgrader or kernels).
 SLOW_MODULES = {"test_mlse_term.py", "test_hostile_isolation.py", "test_judge_tricks.py",
                 "test_judge_equivalence.py", "test_mlse_student_edition.py", "test_warm_kernels.py",
                 "test_mlse_workflow.py", "test_hostile_grading.py", "test_hostile_resume.py",
                 "test_hidden_tests_never_reach_student.py", "test_mlse_collect.py",
-                "test_mlse_grading_hook.py", "test_sandbox_units.py"}
+                "test_mlse_grading_hook.py", "test_sandbox_units.py", "test_mlse_hidden_feedback.py"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,6 +306,8 @@ def pytest_collection_modifyitems(config, items):
         elif (SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
               or item.path.name in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+        elif item.path.name in PER_LESSON_MODULES and f"[{Path(FAST_LESSON).stem}" not in item.name:
+            item.add_marker(pytest.mark.slow)  # runs a lesson's code: only the fast lesson's is fast
     # Longest first, so that the two workers finish together (xdist hands out whole modules in
     # this order; see docs/testing.md). Modules not listed keep their order, after these.
     order = {name: i for i, name in enumerate(SCHEDULE)}
@@ -330,6 +334,7 @@ SCHEDULE: list[str] = [
     "test_hostile_isolation.py",
     "test_judge_tricks.py",
     "test_mlse_check.py",
+    "test_lesson_checks.py",
     "test_mlse_student_edition.py",
     "test_warm_kernels.py",
     "02a_ml_engineer_build.ipynb",
