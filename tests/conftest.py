@@ -85,7 +85,8 @@ def use_tmpdir(folder: str | Path) -> None:
     _share_uid_locks(folder)
 
 
-if not os.environ.get(_RUN_TMP_VAR):
+_OWNS_RUN_TMP = not os.environ.get(_RUN_TMP_VAR)  # False in xdist workers and nested runs
+if _OWNS_RUN_TMP:
     _run_tmp = tempfile.mkdtemp(prefix="mlse-t-", dir=_ORIGINAL_TMP)  # short: see module_tmpdir
     os.environ[_RUN_TMP_VAR] = _run_tmp
     os.environ["MLSE_TEST_ORIGINAL_TMP"] = _ORIGINAL_TMP
@@ -290,7 +291,7 @@ def module_tmpdir() -> Path:
 def pytest_configure(config):
     """pytest's base temp inside the run's folder too, with a short name (``RUN_TMP/p``): the paths
     under it (sandbox folders with their Unix sockets) stay short, and the run's folder holds all."""
-    if not config.option.basetemp and not os.environ.get("PYTEST_XDIST_WORKER"):
+    if not config.option.basetemp and _OWNS_RUN_TMP:
         config.option.basetemp = str(RUN_TMP / "p")
 
 
@@ -360,7 +361,7 @@ def pytest_report_header(config):
 
 def pytest_sessionfinish(session, exitstatus):
     """Remove the run's temporary folder after a green run (kept after a failure, to look at)."""
-    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("MLSE_KEEP_TEST_TMP"):
+    if not _OWNS_RUN_TMP or os.environ.get("MLSE_KEEP_TEST_TMP"):
         return
     if exitstatus == 0:
         shutil.rmtree(RUN_TMP, ignore_errors=True)
