@@ -160,7 +160,7 @@ def test_a_display_name_cannot_claim_another_students_id(course, tmp_path):
     why = dict(report.unmatched)
     assert "marker appears 2 times" in why[forged] and "marker appears 2 times" in why[forged_file]
     assert not report.collected
-    assert parse_lms_name(f"course/Jane Doe_12345_assignsubmission_file_/{NB}").uid == "12345"
+    assert parse_lms_name(f"download/Jane Doe_12345_assignsubmission_file_/{NB}").uid == "12345"
 
 
 def test_broken_new_submission_replaces_nothing_and_old_grade_stops_counting(course, tmp_path):
