@@ -259,7 +259,7 @@ def test_settings_from_nbgrader_config_and_the_command_line_overrides(course, tm
     """mlse's options are traitlets settings: nbgrader_config.py sets them, the command line wins."""
     with open(course / "nbgrader_config.py", "a") as fh:
         fh.write("\nc.LmsCollect.max_notebook_mb = 1\n")
-    big = _zip(tmp_path / "big.zip", {f"doejane_12345_1_{NB}": _notebook("y" * 1_500_000)})
+    big = _zip(tmp_path / "big.zip", {f"doejane_12345_1_{NB}": _notebook(__import__("secrets").token_hex(750_000))})
     monkeypatch.chdir(course)
     assert main(["collect", A, str(big)]) == 1
     assert not (course / "submitted" / "jdoe").exists()
