@@ -10,8 +10,9 @@ Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under
   assignment it is), and a ``Points Possible`` row first, as Canvas's own export has it. No
   other column: Canvas would take an unknown column for a new assignment.
 * :class:`PartsCsvExporter` writes a plain CSV (``mlse_grades.csv``): one row per student, the
-  score of every part of every assignment, each assignment's late penalty and score, the total,
-  and a ``pending`` column that says what is not final yet.
+  score of every part of every assignment, each assignment's late penalty (nbgrader's), the LMS's
+  own late flag (Canvas's ``LATE``, kept by ``mlse collect``) and score, the total, and a
+  ``pending`` column that says what is not final yet.
 
 In both, a score is what nbgrader's own export computes: the submission's score minus its late
 penalty (``AssignLatePenalties``, from the due date, the submission's timestamp and its extension),
@@ -199,8 +200,11 @@ class PartsCsvExporter(_CourseExport):
             parts = list(self.part_maxima[a.name])
             per[a.name] = parts
             columns += [f"{a.name}: {p}" for p in parts]
-            columns += [f"{a.name} late penalty", a.name]
+            columns += [f"{a.name} late penalty", f"{a.name} LMS late", a.name]
         columns += ["total", "pending"]
+        from ..collect.lms import lms_records
+
+        lms = lms_records(self._root())
         with open(dest, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=columns)
             w.writeheader()
@@ -223,6 +227,7 @@ class PartsCsvExporter(_CourseExport):
                         row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention") \
                             else _fmt(st.parts.get(p))
                     row[f"{a.name} late penalty"] = _fmt(st.penalty) if st.penalty else ""
+                    row[f"{a.name} LMS late"] = "LATE" if lms.get((a.name, s.id), {}).get("late") else ""
                     row[a.name] = _fmt(st.score)
                     if st.score is None:
                         final = False
