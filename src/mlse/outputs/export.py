@@ -97,10 +97,9 @@ def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tu
             st.timestamp = str(sub.timestamp or "")
             reason = waiting.get((a.name, student.id))
             flagged = any(nb.flagged for nb in sub.notebooks)
-            if reason or flagged:
+            if reason:  # a failed or refused submission: its old grade no longer counts
                 st.status = "attention"
-                st.pending = "needs attention: " + (reason["reason"] if reason else
-                                                    "flagged for review in formgrader")
+                st.pending = "needs attention: " + reason["reason"]
                 continue
             to_grade = []
             parts: dict[str, float | None] = {p: 0.0 for p in part_max}
@@ -122,6 +121,9 @@ def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tu
                               + ", ".join(sorted({t for t, _ in to_grade})))
             else:
                 st.score = max(0.0, sub.score - st.penalty)
+            if flagged:  # graded (the judge decided the score), but a person should look at it
+                note = "flagged for review in formgrader (the score counts)"
+                st.pending = f"{st.pending}; {note}" if st.pending else note
     return rows, out, maxima
 
 
