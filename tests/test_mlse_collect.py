@@ -160,7 +160,7 @@ def test_a_display_name_cannot_claim_another_students_id(course, tmp_path):
     why = dict(report.unmatched)
     assert "marker appears 2 times" in why[forged] and "marker appears 2 times" in why[forged_file]
     assert not report.collected
-    assert parse_lms_name(f"course/Jane Doe_12345_assignsubmission_file_/{NB}").uid == "12345"
+    assert parse_lms_name(f"download/Jane Doe_12345_assignsubmission_file_/{NB}").uid == "12345"
 
 
 def test_broken_new_submission_replaces_nothing_and_old_grade_stops_counting(course, tmp_path):
@@ -253,3 +253,20 @@ def test_nbgrader_zip_collect_with_the_collector_plugin(course, tmp_path):
     run_nbgrader(["zip_collect", A, "--collector=mlse.collect.lms.LmsFileNameCollector"], cwd=course)
     assert _content(course, "jdoe") == "# jane via nbgrader"
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["jdoe"]
+
+
+def test_settings_from_nbgrader_config_and_the_command_line_overrides(course, tmp_path, monkeypatch):
+    """mlse's options are traitlets settings: nbgrader_config.py sets them, the command line wins."""
+    with open(course / "nbgrader_config.py", "a") as fh:
+        fh.write("\nc.LmsCollect.max_notebook_mb = 1\n")
+    big = _zip(tmp_path / "big.zip", {f"doejane_12345_1_{NB}": _notebook(__import__("secrets").token_hex(750_000))})
+    monkeypatch.chdir(course)
+    assert main(["collect", A, str(big)]) == 1
+    assert not (course / "submitted" / "jdoe").exists()
+    assert main(["collect", A, str(big), "--max-notebook-mb", "5"]) == 0
+    assert (course / "submitted" / "jdoe" / A / NB).is_file()
+    # folder names come from nbgrader's CourseDirectory, not a hard-coded "submitted"
+    with open(course / "nbgrader_config.py", "a") as fh:
+        fh.write('\nc.CourseDirectory.submitted_directory = "handed_in"\n')
+    assert main(["collect", A, str(big), "--max-notebook-mb", "5"]) == 0
+    assert (course / "handed_in" / "jdoe" / A / NB).is_file()

@@ -144,6 +144,8 @@ def test_canvas_export_late_penalty_extension_and_blanks(course, capsys):
     assert f"{M5}:" in pending and "to grade by hand" in pending
     assert parts["dave"][header.index(A)] == "" and "no submission" in parts["dave"][header.index("pending")]
     assert float(parts["bob"][header.index(f"{A} late penalty")]) > 0
+    assert parts["bob"][header.index(f"{A} LMS late")] == "LATE"  # Canvas's own flag, kept by collect
+    assert parts["alice"][header.index(f"{A} LMS late")] == ''
     assert "to grade by hand: Part 6" in parts["erin"][header.index("pending")]
     assert any(h.startswith(f"{A}: ") for h in header)  # per-part columns
     # nbgrader's own `nbgrader export` runs the same plugin

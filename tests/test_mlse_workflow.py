@@ -86,13 +86,15 @@ def demo_class(released_course, tmp_path_factory):
 
 
 def test_parallel_gradebook_equals_sequential_nbgrader(demo_class):
-    parallel, sequential, _ = demo_class
+    parallel, sequential, outcomes = demo_class
     ours, theirs = gradebook_rows(db_url_for(parallel)), gradebook_rows(db_url_for(sequential))
     assert any(r[0] == "grade" and r[5] for r in ours), "nothing was graded"
-    # the one designed difference: mlse flags a failed submission's notebooks ("needs attention",
-    # issue 13); nbgrader leaves them unflagged. Everything else is equal.
-    flagged = [r for r in ours if r[0] == "notebook" and r[2] == BROKEN]
-    assert flagged and all(r[4] is True for r in flagged)
+    # the designed differences: mlse flags a failed submission's notebooks ("needs attention",
+    # issue 13) and a graded one that showed signs of tampering (its outcome's incidents, for a
+    # person to look at); nbgrader leaves them unflagged. Everything else is equal.
+    marked = {(a, o.student) for a, results in outcomes.items() for o in results if o.incidents}
+    flagged = [r for r in ours if r[0] == "notebook" and (r[2] == BROKEN or (r[1], r[2]) in marked)]
+    assert flagged and all(r[4] is True for r in flagged if r[2] == BROKEN)
     ours = sorted((r[:4] + (False,) + r[5:] if r in flagged else r for r in ours), key=repr)
     assert ours == theirs, [(a, b) for a, b in zip(ours, theirs) if a != b][:5]
 

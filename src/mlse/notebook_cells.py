@@ -9,12 +9,13 @@ way; they all ask here.
 
 from __future__ import annotations
 
+import ast
 from typing import Literal
 
 __all__ = [
     "HIDDEN_BEGIN", "HIDDEN_END", "SOLUTION_BEGIN", "SOLUTION_END",
     "nbgrader_meta", "grade_id", "role", "is_answer", "is_autograded_test", "is_given_code",
-    "hidden_regions", "hidden_lines", "split_hidden", "solution_lines",
+    "hidden_regions", "hidden_lines", "split_hidden", "solution_lines", "names_bound",
 ]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -110,3 +111,37 @@ def solution_lines(source: str) -> list[str]:
         elif inside:
             out.append(line)
     return out
+
+
+def names_bound(source: str) -> set[str]:
+    """Names a cell binds at its top level (assignments, functions, classes, imports, loops, with).
+
+    The cell is parsed, never run; a cell that does not parse binds nothing.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+
+    def targets(node):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in getattr(node, "targets", None) or [node.target]:
+                targets(target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            targets(node.target)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    targets(item.optional_vars)
+    return names

@@ -82,8 +82,10 @@ def cmd_grade(args) -> int:
         except GradingInterrupted as stop:
             print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and were "
                   f"kept; {len(stop.not_done)} queued or running were cancelled and left as they "
-                  f"were. Temporary folders were removed. To resume, run the same command again: "
-                  f"what finished is skipped.", file=sys.stderr)
+                  f"were. The run's workspaces were removed; the cancelled kernels' sandbox "
+                  f"folders are swept by the next run. To resume, run the same command again"
+                  f"{' without --force' if args.force else ''}: what finished is skipped.",
+                  file=sys.stderr)
             return 130
         failed += sum(o.status == "failed" for o in outcomes)
     return 1 if failed else 0
@@ -104,6 +106,9 @@ def cmd_export(args) -> int:
 
     root = find_course_root()
     status = 0
+    wanted = args.assignment if isinstance(args.assignment, list) else [args.assignment] if args.assignment else []
+    for name in wanted:  # a typo must not write an empty grade file over a good one
+        _assignments(root, name)
     for fmt in (["csv", "canvas"] if args.format == "both" else [args.format]):
         plugin = export_grades(root, args.output if args.format != "both" else None, fmt,
                                students=args.student, assignments=args.assignment)
@@ -112,7 +117,7 @@ def cmd_export(args) -> int:
         if fmt == "canvas" and plugin.without_id:
             print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
     if plugin.pending:
-        print(f"{len(plugin.pending)} score(s) left blank, not final yet:")
+        print(f"{len(plugin.pending)} score(s) to look at (blank when not final yet):")
         for student, assignment, why in plugin.pending:
             if args.verbose or not why.startswith("no submission"):
                 print(f"  {student} {assignment}: {why}")

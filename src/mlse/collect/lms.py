@@ -428,6 +428,7 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 roster.refresh()
             if info.late:
                 report.late.append(student)
+            _keep_lms_record(root, assignment, student, info, member, when)
             dest = folder / name
             old_time = _read_stamp(folder / "timestamp.txt")
             if dest.is_file() and dest.read_bytes() == data:
@@ -466,6 +467,32 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                                     f"add {assignment} --duedate=...`")
     _write_log(root, report)
     return report
+
+
+def _keep_lms_record(root: Path, assignment: str, student: str, info: LmsFile, member: str,
+                     when: datetime) -> None:
+    """What the LMS said about the submission collected last (its id, file, time and late flag),
+    in ``.mlse/lms.json``; the export shows the late flag beside nbgrader's own lateness."""
+    from .. import attention
+
+    path = attention.state_dir(root) / "lms.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data[f"{assignment}/{student}"] = {"lms": info.lms, "lms_user_id": info.uid, "file": member,
+                                       "submitted": when.isoformat(), "late": info.late}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def lms_records(root: str | Path) -> dict[tuple[str, str], dict]:
+    """(assignment, student) -> what the LMS said about the last collected submission."""
+    from .. import attention
+
+    path = attention.state_dir(root) / "lms.json"
+    if not path.is_file():
+        return {}
+    return {tuple(k.split("/", 1)): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
 
 
 def _read_stamp(path: Path) -> datetime | None:

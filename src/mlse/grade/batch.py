@@ -137,21 +137,57 @@ def _timestamp(folder: Path):
 
 
 def needs_grading(root: str | Path, assignment: str, student: str, graded: set[str]) -> bool:
-    """nbgrader's own rule for skipping a submission without ``--force``.
+    """nbgrader's own rule for skipping a submission without ``--force``, and one more.
 
     A submission is skipped when ``autograded/STUDENT/ASSIGNMENT/`` holds every submitted notebook
     and the submission is not newer than what was graded (its ``timestamp.txt``). We also regrade
-    when the gradebook has no record of it (``graded``: students with a submission there).
+    when the gradebook has no record of it (``graded``: students with a submission there), and when
+    the submitted files are not the ones that were graded (a notebook replaced by hand keeps the
+    old ``timestamp.txt``: its old grade must not look current).
     """
-    root = Path(root)
-    src = root / "submitted" / student / assignment
-    dest = root / "autograded" / student / assignment
+    from ..course import course_dirs
+
+    dirs = course_dirs(root)
+    src = dirs.submitted / student / assignment
+    dest = dirs.autograded / student / assignment
     if student not in graded or not dest.is_dir():
         return True
     if any(not (dest / nb.name).exists() for nb in src.glob("*.ipynb")):
         return True
+    recorded = _graded_digest_path(root, assignment, student)
+    if recorded.is_file() and recorded.read_text().strip() != submission_digest(src):
+        return True
     new, old = _timestamp(src), _timestamp(dest)
     return bool(new and old and new > old)
+
+
+def submission_digest(folder: Path) -> str:
+    """A digest of every file of a submitted folder (names and contents)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    skip = {".ipynb_checkpoints", "__pycache__"}  # what grading never copies
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()
+                       and not skip & set(p.relative_to(folder).parts)):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _graded_digest_path(root: str | Path, assignment: str, student: str) -> Path:
+    from ..attention import state_dir
+
+    return state_dir(root) / "graded" / assignment / f"{student}.sha256"
+
+
+def _record_graded(root: str | Path, job: "GradeJob") -> None:
+    """Remember which files were graded (see :func:`needs_grading`); written atomically."""
+    from ..course import course_dirs
+
+    path = _graded_digest_path(root, job.assignment, job.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(submission_digest(course_dirs(root).submitted / job.student / job.assignment))
+    os.replace(partial, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,6 +521,7 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
                         remove_tree(result.workspace)  # never raises, never recurses
                 reason = "" if result.success else (result.error or "grading failed")
                 _record_attention(root, gb, job, reason)
+                _record_graded(root, job)
                 if result.success and result.incidents:
                     _flag_in(gb, job)  # tampering signs: graded, and marked for a person
                 score, max_score = _score(gb, job.assignment, job.student)

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..notebook_cells import grade_id, nbgrader_meta
+from ..notebook_cells import grade_id, names_bound, nbgrader_meta
 
 __all__ = ["Problem", "Outcome", "inspect", "INTAKE_DIR"]
 
@@ -146,15 +146,33 @@ def _protected_names(release) -> set[str]:
 
 
 def _bound_names(tree) -> set[str]:
-    names = set()
+    """Names a cell binds at its top level: the ones a later cell (a test) can see. A variable
+    inside a function is the function's own business (an honest answer has many)."""
+    return names_bound(ast.unparse(tree)) if tree.body else set()
+
+
+def _patched_modules(tree) -> list[str]:
+    """``module.attribute = ...`` where the module is one of the course's or IPython's: a change
+    to what the tests call (``import helpers.checks as c; c.check = ...``)."""
+    imported: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return names
+            for alias in node.names:
+                full = alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+                imported[(alias.asname or alias.name).split(".")[0]] = full
+    found = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)] \
+            if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            base = target
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(target, ast.Attribute) and isinstance(base, ast.Name):
+                module = imported.get(base.id, "")
+                if module.split(".")[0] in ("helpers", "mlse", "IPython", "ipykernel", "nbgrader"):
+                    found.append(f"{base.id}.{target.attr}")
+    return found
 
 
 def _suspicious(cell, protected: set[str]) -> str | None:
@@ -169,6 +187,9 @@ def _suspicious(cell, protected: set[str]) -> str | None:
         tree = ast.parse(cell.source)
     except SyntaxError:
         return None
+    patched = _patched_modules(tree)
+    if patched:
+        return "changes " + ", ".join(f"`{n}`" for n in patched) + " in a module the tests use"
     rebound = sorted(_bound_names(tree) & protected)
     if rebound:
         return "redefines " + ", ".join(f"`{n}`" for n in rebound) + ", which the tests rely on"

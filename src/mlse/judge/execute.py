@@ -37,49 +37,15 @@ from traitlets import Integer
 from nbgrader.preprocessors import Execute
 
 from ..grade.execute import SandboxedExecute
-from ..notebook_cells import role
+from ..notebook_cells import names_bound, role
 from ..sandbox.judge_kernel import JudgeKernelManager
 
-__all__ = ["INCIDENTS", "JudgedExecute", "names_bound"]
+__all__ = ["INCIDENTS", "JudgedExecute"]
 
 #: What the judge saw in the notebooks graded by this process since the list was last cleared:
 #: calls that failed in a telling way (no answer, a reply that is not data, a kernel that died
 #: while called), kernels that died. ``mlse.grade.one.autograde`` clears and reads it.
 INCIDENTS: list[str] = []
-
-
-def names_bound(source: str) -> set[str]:
-    """Names a cell binds at its top level (assignments, functions, classes, imports, loops, with).
-
-    The cell is parsed, never run; a cell that does not parse binds nothing.
-    """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    names: set[str] = set()
-
-    def targets(node):
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                names.add(sub.id)
-
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                names.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            for target in getattr(node, "targets", None) or [node.target]:
-                targets(target)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            targets(node.target)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if item.optional_vars is not None:
-                    targets(item.optional_vars)
-    return names
 
 
 class JudgedExecute(SandboxedExecute):

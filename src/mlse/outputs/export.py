@@ -10,8 +10,9 @@ Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under
   assignment it is), and a ``Points Possible`` row first, as Canvas's own export has it. No
   other column: Canvas would take an unknown column for a new assignment.
 * :class:`PartsCsvExporter` writes a plain CSV (``mlse_grades.csv``): one row per student, the
-  score of every part of every assignment, each assignment's late penalty and score, the total,
-  and a ``pending`` column that says what is not final yet.
+  score of every part of every assignment, each assignment's late penalty (nbgrader's), the LMS's
+  own late flag (Canvas's ``LATE``, kept by ``mlse collect``) and score, the total, and a
+  ``pending`` column that says what is not final yet.
 
 In both, a score is what nbgrader's own export computes: the submission's score minus its late
 penalty (``AssignLatePenalties``, from the due date, the submission's timestamp and its extension),
@@ -96,10 +97,9 @@ def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tu
             st.timestamp = str(sub.timestamp or "")
             reason = waiting.get((a.name, student.id))
             flagged = any(nb.flagged for nb in sub.notebooks)
-            if reason or flagged:
+            if reason:  # a failed or refused submission: its old grade no longer counts
                 st.status = "attention"
-                st.pending = "needs attention: " + (reason["reason"] if reason else
-                                                    "flagged for review in formgrader")
+                st.pending = "needs attention: " + reason["reason"]
                 continue
             to_grade = []
             parts: dict[str, float | None] = {p: 0.0 for p in part_max}
@@ -121,6 +121,9 @@ def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tu
                               + ", ".join(sorted({t for t, _ in to_grade})))
             else:
                 st.score = max(0.0, sub.score - st.penalty)
+            if flagged:  # graded (the judge decided the score), but a person should look at it
+                note = "flagged for review in formgrader (the score counts)"
+                st.pending = f"{st.pending}; {note}" if st.pending else note
     return rows, out, maxima
 
 
@@ -199,8 +202,11 @@ class PartsCsvExporter(_CourseExport):
             parts = list(self.part_maxima[a.name])
             per[a.name] = parts
             columns += [f"{a.name}: {p}" for p in parts]
-            columns += [f"{a.name} late penalty", a.name]
+            columns += [f"{a.name} late penalty", f"{a.name} LMS late", a.name]
         columns += ["total", "pending"]
+        from ..collect.lms import lms_records
+
+        lms = lms_records(self._root())
         with open(dest, "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=columns)
             w.writeheader()
@@ -223,6 +229,7 @@ class PartsCsvExporter(_CourseExport):
                         row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention") \
                             else _fmt(st.parts.get(p))
                     row[f"{a.name} late penalty"] = _fmt(st.penalty) if st.penalty else ""
+                    row[f"{a.name} LMS late"] = "LATE" if lms.get((a.name, s.id), {}).get("late") else ""
                     row[a.name] = _fmt(st.score)
                     if st.score is None:
                         final = False

@@ -111,11 +111,17 @@ def analyse(root: str | Path, assignment: str) -> ItemAnalysis:
     tests: dict[tuple[str, str], TestStat] = {}
     part_points: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
     totals, not_graded, needs_manual = {}, [], 0
+    from .. import attention
+
+    waiting = {s for (_, s) in attention.reasons(root, assignment)}  # grades that are not current
     with Gradebook(db_url_for(root)) as gb:
         assignment_row = gb.find_assignment(assignment)
         max_score = assignment_row.max_score
         for sub in gb.assignment_submissions(assignment):
             student = sub.student.id
+            if student in waiting:
+                not_graded.append(student)
+                continue
             graded_nbs = {}
             for nb in sub.notebooks:
                 path = root / "autograded" / student / assignment / f"{nb.name}.ipynb"
