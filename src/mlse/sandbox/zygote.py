@@ -399,6 +399,9 @@ class Zygote:
     """A zygote process owned by this process (one per grading worker)."""
 
     def __init__(self, python: str | None = None, preload_timeout: float = 180):
+        if not sys.platform.startswith("linux") or not hasattr(os, "pidfd_open") \
+                or not hasattr(socket, "send_fds"):
+            raise ZygoteUnavailable("warm kernels need Linux 5.3+ and Python 3.9+ (fork, pidfd)")
         self.python = python or sys.executable
         self.folder = Path(tempfile.mkdtemp(prefix="mlse-zygote-"))
         os.chmod(self.folder, 0o700)
