@@ -49,4 +49,4 @@ release: setup
 	$(BIN)/mlse release
 
 clean:
-	rm -rf $(VENV) gradebook.db submitted autograded feedback
+	rm -rf $(VENV) gradebook.db submitted autograded feedback .mlse

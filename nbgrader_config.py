@@ -35,3 +35,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ClearHiddenTests.enforce_metadata = False
+# A hidden test's failure says pass or fail and its hint, never the expected values or inputs,
+# until the assignment's latest due date (extensions included) has passed ("full" or "hint_only"
+# to change it; see src/mlse/outputs/feedback.py).
+c.RedactHiddenOutputs.hidden_feedback = "hint_only_until_due"

@@ -4,7 +4,6 @@ fails, the output cap with display updates, the HTML sanitizer and the leak chec
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
 import urllib.parse

@@ -11,19 +11,34 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
-__all__ = ["REQUIREMENTS", "SetupReport", "check_setup"]
+__all__ = ["SetupReport", "check_setup", "course_requirements"]
 
-#: (import name, distribution name, oldest version the course is tested with)
-REQUIREMENTS = [
-    ("numpy", "numpy", "1.26"),
-    ("pandas", "pandas", "2.1"),
-    ("matplotlib", "matplotlib", "3.8"),
-    ("sklearn", "scikit-learn", "1.4"),
-    ("pytest", "pytest", "8.0"),
-    ("ipytest", "ipytest", "0.14"),
-    ("nbgrader", "nbgrader", "0.9.3"),
-    ("jupyterlab", "jupyterlab", "4.2"),
-]
+#: The course's own distribution: its declared dependencies (pyproject.toml) are what is checked.
+COURSE_DISTRIBUTION = "mlse-course"
+#: Packages whose import name is not their distribution name.
+IMPORT_NAMES = {"scikit-learn": "sklearn", "beautifulsoup4": "bs4"}
+
+
+def course_requirements(dist: str = COURSE_DISTRIBUTION) -> list[tuple[str, str, str]]:
+    """(import name, distribution name, oldest version allowed) for each dependency that
+    pyproject.toml declares (read from the installed course's metadata, so the pins live in one
+    place); the test-only extras are left out. Empty when the course itself is not installed."""
+    from packaging.requirements import Requirement
+
+    try:
+        lines = metadata.requires(dist) or []
+    except metadata.PackageNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue  # an optional extra, such as the test tools
+        oldest = next((s.version for s in req.specifier if s.operator in (">=", "==", "~=")), "0")
+        out.append((IMPORT_NAMES.get(req.name, req.name.replace("-", "_")), req.name, oldest))
+    return out
+
+
 MIN_PYTHON = (3, 10)
 FIX = "From the course folder run `make course` again: it installs everything the course needs."
 
@@ -51,8 +66,8 @@ class SetupReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return (f"✔ Your set-up is ready: Python and all {self.checked} packages the course "
-                    "needs are installed and recent enough.")
+            return ("✔ Your set-up is ready: Python and every package the course needs are "
+                    "installed and recent enough.")
         lines = [f"✘ {len(self.problems)} problem(s) with your set-up:"]
         lines += [f"  - {p}" for p in self.problems]
         lines.append(f"  How to fix: {FIX}")
@@ -62,9 +77,16 @@ class SetupReport:
         printer.text(str(self))
 
 
-def check_setup(requirements=REQUIREMENTS, python_version=None) -> SetupReport:
-    """Check the Python version and each required package; never raises, always explains."""
+def check_setup(requirements=None, python_version=None) -> SetupReport:
+    """Check the Python version and each required package (default: the course's own declared
+    dependencies, :func:`course_requirements`); never raises, always explains."""
     python_version = python_version or sys.version_info[:2]
+    if requirements is None:
+        requirements = course_requirements()
+        if not requirements:
+            report = SetupReport(checked=0)
+            report.problems.append(f"the course's own package ({COURSE_DISTRIBUTION}) is not installed.")
+            return report
     report = SetupReport(checked=len(requirements))
     if tuple(python_version) < MIN_PYTHON:
         report.problems.append(

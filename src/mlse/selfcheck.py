@@ -9,7 +9,6 @@ code is never shown (its output goes through the same redaction as instructor fe
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,18 +33,22 @@ class PartResult:
     max_score: float
     auto: bool  # False: graded by your instructor
     messages: list[str]
+    later: float = 0.0  # points of tests that are all hidden (student edition): graded by your instructor
 
 
 def assignment_of(root: Path, notebook: Path) -> str:
     """The assignment a notebook belongs to: its folder's name if that is an assignment with a
     notebook of the same name, else the one assignment that has a notebook of that name."""
+    from .course import course_dirs
+
     names = list_assignments(root)
-    if notebook.parent.name in names and (root / "solutions" / notebook.parent.name / notebook.name).is_file():
+    source = course_dirs(root).source
+    if notebook.parent.name in names and (source / notebook.parent.name / notebook.name).is_file():
         return notebook.parent.name
-    owners = [a for a in names if (root / "solutions" / a / notebook.name).is_file()]
+    owners = [a for a in names if (source / a / notebook.name).is_file()]
     if len(owners) != 1:
         raise FileNotFoundError(
-            f"{notebook.name} is not a notebook of any assignment in solutions/ "
+            f"{notebook.name} is not a notebook of any assignment in {source.name}/ "
             f"({', '.join(names)}): check the file name, or pass the copy in exercises/.")
     return owners[0]
 
@@ -88,11 +91,18 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid:
                 cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
-        parts_of = part_of_cells(root / "solutions" / assignment / notebook.name)
+        from .course import course_dirs
+
+        source_nb = course_dirs(root).source / assignment / notebook.name
+        parts_of = part_of_cells(source_nb)
+        hidden_only = _hidden_only_tests(source_nb)
         results: dict[str, PartResult] = {}
         for s in cell_scores(f"sqlite:///{result.workspace}/gradebook.db", assignment):
             part = parts_of.get(s.cell, s.cell)
             r = results.setdefault(part, PartResult(part, 0.0, 0.0, s.auto, []))
+            if s.cell in hidden_only:  # nothing to run here: its tests were removed on release
+                r.later += s.max_score
+                continue
             r.max_score += s.max_score
             r.score += s.score or 0.0
             r.auto = r.auto and s.auto
@@ -113,6 +123,20 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
             remove_tree(result.workspace)
 
 
+def _hidden_only_tests(source_nb: Path) -> set[str]:
+    """Test cells with no code left (in a student edition, where hidden tests were removed on
+    release): they pass whatever is answered, so they are not counted here."""
+    from .notebook_cells import grade_id, is_autograded_test
+
+    out = set()
+    for cell in nbformat.read(source_nb, as_version=4).cells:
+        if is_autograded_test(cell):
+            code = [l for l in cell.source.splitlines() if l.strip() and not l.strip().startswith("#")]
+            if not code:
+                out.add(grade_id(cell))
+    return out
+
+
 def _generate(ws: Path, assignment: str) -> None:
     """nbgrader generate_assignment, in-process (a learner should not wait for two interpreters
     to start): it records the assignment, with its hidden tests, in the throwaway gradebook."""
@@ -129,6 +153,10 @@ def _generate(ws: Path, assignment: str) -> None:
     app.start()
 
 
+def _has_hidden_tests(source: Path) -> bool:
+    return any("BEGIN HIDDEN TESTS" in p.read_text(encoding="utf-8") for p in source.glob("*/*.ipynb"))
+
+
 def check_notebooks(paths: list[str], console=None) -> int:
     """``mlse check``: print a table per notebook; returns 0 if every notebook could be graded."""
     from rich.console import Console
@@ -136,7 +164,10 @@ def check_notebooks(paths: list[str], console=None) -> int:
 
     console = console or Console()
     root = find_course_root()
-    notebooks = [Path(p) for p in paths] or sorted((root / "exercises").glob("*/*.ipynb"))
+    from .course import course_dirs
+
+    dirs = course_dirs(root)
+    notebooks = [Path(p) for p in paths] or sorted(dirs.release.glob("*/*.ipynb"))
     if not notebooks:
         console.print("No notebooks to check: pass one, e.g. mlse check exercises/ASSIGNMENT/NAME.ipynb")
         return 1
@@ -157,10 +188,18 @@ def check_notebooks(paths: list[str], console=None) -> int:
             if not r.auto:
                 table.add_row(r.part, f"- / {r.max_score:g}", "graded by your instructor")
                 continue
+            if r.later and not r.max_score:
+                table.add_row(r.part, f"- / {r.later:g}", "hidden tests: run when your instructor grades")
+                continue
             ok = r.score >= r.max_score
             table.add_row(r.part, f"[{'green' if ok else 'red'}]{r.score:g} / {r.max_score:g}[/]",
                           "✔ all tests pass" if ok else "\n".join(r.messages))
         console.print(table)
         console.print(f"Autograded total: [bold]{auto[0]:g} / {auto[1]:g}[/] "
-                      f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand)")
+                      f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand"
+                      + (f", {sum(r.later for r in results):g} points of hidden tests your instructor runs"
+                         if any(r.later for r in results) else "") + ")")
+        if dirs.source == dirs.release or not _has_hidden_tests(dirs.source):
+            console.print("[dim]Visible tests only: your instructor's grading adds hidden tests "
+                          "for edge cases, so the final score can be lower.[/]")
     return status

@@ -22,11 +22,14 @@ __all__ = [
 
 
 def find_course_root(start: str | Path | None = None) -> Path:
-    """The nearest folder, from ``start`` (default: the current one) upwards, that holds both
-    ``nbgrader_config.py`` and ``solutions/``."""
+    """The nearest folder, from ``start`` (default: the current one) upwards, that holds
+    ``nbgrader_config.py`` and the source directory it names (``solutions/`` in this course;
+    ``exercises/`` in a student edition)."""
+    from .course import course_dirs
+
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir():
+        if (folder / "nbgrader_config.py").is_file() and course_dirs(folder).source.is_dir():
             return folder
     raise FileNotFoundError(
         f"No course folder found at or above {here}: run this from the course folder "
@@ -34,9 +37,12 @@ def find_course_root(start: str | Path | None = None) -> Path:
 
 
 def list_assignments(root: str | Path) -> list[str]:
-    """Assignment names: the folders of ``solutions/`` that hold at least one notebook."""
-    solutions = Path(root) / "solutions"
-    return sorted(p.name for p in solutions.iterdir()
+    """Assignment names: the folders of the source directory (``solutions/``, as
+    nbgrader_config.py names it) that hold at least one notebook."""
+    from .course import course_dirs
+
+    source = course_dirs(root).source
+    return sorted(p.name for p in source.iterdir()
                   if p.is_dir() and any(p.glob("*.ipynb")))
 
 
@@ -51,11 +57,14 @@ def make_workspace(dest: str | Path, root: str | Path | None = None) -> Path:
     exercises/ is deliberately *not* copied: generating it afresh in the workspace is how the
     committed exercises/ is checked.
     """
+    from .course import course_dirs
+
     root = find_course_root(root)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(root / "solutions", dest / "solutions",
+    source = course_dirs(root).source
+    shutil.copytree(source, dest / source.relative_to(root),
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return dest
 

@@ -40,23 +40,51 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from ..collect import collect_zip, print_collect_report
+    from ..collect import LmsCollect, collect_zip, print_collect_report
+    from ..course import settings
 
     root = find_course_root()
     (assignment,) = _assignments(root, args.assignment)
-    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown)
-    print_collect_report(report)
-    return 0
+    options = settings(LmsCollect, root, max_notebook_mb=args.max_notebook_mb,
+                       zip_timezone=args.zip_timezone)
+    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown, options=options)
+    print_collect_report(report, verbose=args.verbose)
+    return 0 if report.ok else 1
 
 
 def cmd_grade(args) -> int:
-    from ..grade.batch import grade_with_progress
+    from ..course import course_dirs, require_gradebook
+    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
 
     root = find_course_root()
+    require_gradebook(root)
+    dirs = course_dirs(root)
     failed = 0
     for assignment in _assignments(root, args.assignment):
-        outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
-                                       sandbox=not args.no_sandbox)
+        students = None
+        if args.student:
+            absent = [s for s in args.student if not dirs.submission(s, assignment).is_dir()]
+            if absent:
+                print(f"mlse grade: no submission of {assignment} from {', '.join(absent)} in "
+                      f"{dirs.submitted.name}/ (collect it first). Nothing was graded.", file=sys.stderr)
+                return 1
+            students = list(args.student)
+        if args.only_failed:
+            retry = failed_students(root, assignment)
+            students = [s for s in (students if students is not None else retry) if s in retry]
+            if not students:
+                print(f"{assignment}: no failed submission to grade again")
+                continue
+        try:
+            outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
+                                           sandbox=not args.no_sandbox, students=students,
+                                           verbose=args.verbose)
+        except GradingInterrupted as stop:
+            print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and were "
+                  f"kept; {len(stop.not_done)} queued or running were cancelled and left as they "
+                  f"were. Temporary folders were removed. To resume, run the same command again: "
+                  f"what finished is skipped.", file=sys.stderr)
+            return 130
         failed += sum(o.status == "failed" for o in outcomes)
     return 1 if failed else 0
 
@@ -67,7 +95,7 @@ def cmd_feedback(args) -> int:
     root = find_course_root()
     problems = 0
     for assignment in _assignments(root, args.assignment):
-        problems += feedback_with_report(root, assignment)
+        problems += feedback_with_report(root, assignment, students=args.student)
     return 1 if problems else 0
 
 
@@ -75,15 +103,53 @@ def cmd_export(args) -> int:
     from ..outputs.export import export_grades
 
     root = find_course_root()
-    path, rows = export_grades(root, args.output)
-    print(f"wrote {path}: {rows} student(s), one column per assignment")
+    status = 0
+    for fmt in (["csv", "canvas"] if args.format == "both" else [args.format]):
+        plugin = export_grades(root, args.output if args.format != "both" else None, fmt,
+                               students=args.student, assignments=args.assignment)
+        print(f"wrote {plugin.written}" + (" (Canvas gradebook import)" if fmt == "canvas" else
+                                           " (per-part scores, late penalties, what is pending)"))
+        if fmt == "canvas" and plugin.without_id:
+            print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
+    if plugin.pending:
+        print(f"{len(plugin.pending)} score(s) left blank, not final yet:")
+        for student, assignment, why in plugin.pending:
+            if args.verbose or not why.startswith("no submission"):
+                print(f"  {student} {assignment}: {why}")
+        missing = sum(why.startswith("no submission") for _, _, why in plugin.pending)
+        if missing and not args.verbose:
+            print(f"  and {missing} missing submission(s) (--verbose lists them)")
+    return status
+
+
+def cmd_extension(args) -> int:
+    from datetime import timedelta
+
+    from ..extensions import grant_extension
+
+    root = find_course_root()
+    if args.days is None and args.hours is None and args.minutes is None:
+        print("mlse extension: say how long, e.g. --days 2 or --hours 36 (--days 0 removes it)",
+              file=sys.stderr)
+        return 2
+    delta = timedelta(days=args.days or 0, hours=args.hours or 0, minutes=args.minutes or 0)
+    info = grant_extension(root, args.assignment, args.student, delta)
+    if info["duedate"] is None:
+        print(f"{args.student}: extension of {delta} recorded for {args.assignment}, but "
+              f"{args.assignment} has no due date in the gradebook, so nothing is late yet "
+              f"(set one with `nbgrader db assignment add {args.assignment} --duedate=...`)")
+    else:
+        print(f"{args.student}: {args.assignment} now due {info['extended_duedate']} UTC "
+              f"(extension {delta}); late by {info['seconds_late']:g} s, penalty {info['penalty']:g}")
     return 0
 
 
 def cmd_report(args) -> int:
+    from ..course import require_gradebook
     from ..outputs.report import write_report
 
     root = find_course_root()
+    require_gradebook(root)
     for assignment in _assignments(root, args.assignment):
         page = write_report(root, assignment, root / args.output)
         print(f"wrote {page}")
@@ -101,6 +167,17 @@ def cmd_demo_class(args) -> int:
     mix = ", ".join(f"{n} {p}" for p, n in sorted(profiles.items()))
     print(f"wrote {len(students)} demo students' submissions of {', '.join(list_assignments(root))} "
           f"into submitted/ ({mix})")
+    return 0
+
+
+def cmd_student_edition(args) -> int:
+    from ..edition import build_student_edition
+
+    root = find_course_root()
+    written = build_student_edition(root, args.out)
+    print(f"wrote the student edition to {args.out}: {', '.join(written)}")
+    print("checked: no solutions, no hidden tests. Learners run `make course`, and "
+          "`mlse check NOTEBOOK` there grades with the visible tests.")
     return 0
 
 
@@ -123,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("zip", help="the zip file the LMS gave you")
     p.add_argument("--add-unknown", action="store_true",
                    help="add students not yet in the gradebook, named from the LMS file names")
+    p.add_argument("--max-notebook-mb", type=float, default=None,
+                   help="largest notebook taken in (default: LmsCollect.max_notebook_mb, 20)")
+    p.add_argument("--zip-timezone", default=None,
+                   help="time zone of the zip's file times when it does not record UTC "
+                        "(default: LmsCollect.zip_timezone, UTC)")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per student")
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("grade", help="autograde every submission in parallel")
@@ -131,15 +214,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code unsandboxed, with your rights (only for code you trust)")
+    p.add_argument("--student", action="append",
+                   help="grade only this student (repeatable); with --force, regrade them")
+    p.add_argument("--only-failed", action="store_true",
+                   help="grade only the submissions whose last grading failed")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per student in the summary")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", help="grades as CSV for an LMS: a row per student, a column per assignment")
-    p.add_argument("--output", "-o", default="grades.csv", help="CSV file to write (default: grades.csv)")
+    p = sub.add_parser("export", help="grades for the LMS: Canvas's import CSV, or a CSV with per-part scores")
+    p.add_argument("--format", choices=["csv", "canvas", "both"], default="both",
+                   help="csv: mlse_grades.csv, per-part scores and what is pending; canvas: "
+                        "canvas_grades.csv, Canvas's gradebook import format (default: both)")
+    p.add_argument("--output", "-o", default=None,
+                   help="file to write (one format only; default: mlse_grades.csv or canvas_grades.csv)")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--verbose", "-v", action="store_true", help="list every missing submission")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("extension", help="give one student more time (nbgrader's extension; "
+                                         "late penalties recomputed)")
+    p.add_argument("assignment")
+    p.add_argument("student")
+    p.add_argument("--days", type=float, default=None)
+    p.add_argument("--hours", type=float, default=None)
+    p.add_argument("--minutes", type=float, default=None)
+    p.set_defaults(func=cmd_extension)
 
     p = sub.add_parser("report", help="item analysis: score distribution, pass rates, tests failed most")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
@@ -150,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("n", type=int, help="number of students")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo_class)
+
+    p = sub.add_parser("student-edition", help="what you hand to students: lessons, exercises, "
+                                               "helpers, mlse check; no solutions, no hidden tests")
+    p.add_argument("out", help="a new folder to write it into")
+    p.set_defaults(func=cmd_student_edition)
 
     p = sub.add_parser("check", help="for learners: grade your own notebook(s), touching no class gradebook")
     p.add_argument("notebooks", nargs="*", help="notebook(s) to check (default: every exercise)")
@@ -167,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     except (NbgraderError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"mlse {args.command}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\nmlse {args.command}: interrupted; what finished was kept. Run it again to "
+              f"resume.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

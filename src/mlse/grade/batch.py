@@ -20,7 +20,7 @@ Why the result equals sequential ``nbgrader autograde``: grading student S's sub
 assignment A reads only the assignment's definition and S's own rows and files, and writes only
 S's rows for A. Every worker starts from a gradebook identical to the class gradebook in both, runs
 the same nbgrader code, and its rows for (S, A) are copied over verbatim. ``docs/grading.md``
-explains it at length; ``tests/test_mlse_grading.py`` checks it cell by cell.
+explains it at length; ``tests/test_mlse_workflow.py and tests/test_judge_equivalence.py`` checks it cell by cell.
 
 **Sandbox hook.** :func:`grade_in_workspace` is the one place where a submission's code is run.
 Its :class:`GradeJob` carries ``extra_config``, nbgrader/traitlets configuration merged over the
@@ -34,7 +34,6 @@ import io
 import logging
 import multiprocessing
 import os
-import re
 import shutil
 import sqlite3
 import sys
@@ -60,6 +59,10 @@ __all__ = [
     "merge_into_gradebook",
     "grade_assignment",
     "GradingError",
+    "GradingInterrupted",
+    "CourseBusy",
+    "course_lock",
+    "failed_students",
 ]
 
 _IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
@@ -79,6 +82,7 @@ class GradeJob:
     gradebook_snapshot: str  # a consistent copy of the class gradebook, read-only for workers
     extra_config: dict = field(default_factory=dict)  # merged over nbgrader_config.py
     sandbox: bool = True  # inspect the submission (intake) and run its kernel sandboxed (issue 7)
+    workspace_parent: str = ""  # where the private workspace goes (the run's temp folder; "" = system temp)
 
 
 @dataclass
@@ -91,6 +95,7 @@ class WorkerResult:
     log: str
     error: str = ""
     seconds: float = 0.0
+    incidents: list[str] = field(default_factory=list)  # tampering signs, for a person to look at
 
 
 @dataclass
@@ -104,6 +109,7 @@ class Outcome:
     max_score: float | None = None
     seconds: float = 0.0
     message: str = ""
+    incidents: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,55 +170,35 @@ def _load_course_config(workspace: Path, extra: dict):
 
 def _private_workspace(job: GradeJob) -> Path:
     """A throwaway course folder holding exactly what grading (job.student, job.assignment) reads."""
-    root = Path(job.course_root)
-    ws = Path(tempfile.mkdtemp(prefix=f"mlse-grade-{job.assignment}-{job.student}-"))
+    root = Path(job.course_root).resolve()
+    ws = Path(tempfile.mkdtemp(prefix=f"mlse-grade-{job.assignment}-{job.student}-",
+                               dir=job.workspace_parent or None))
     shutil.copy2(root / "nbgrader_config.py", ws / "nbgrader_config.py")
-    shutil.copytree(root / "solutions" / job.assignment, ws / "solutions" / job.assignment,
+    dirs = _course_dirs(root)  # folder names as nbgrader_config.py sets them (issue 17)
+    shutil.copytree(dirs.source / job.assignment, ws / dirs.source.relative_to(root) / job.assignment,
                     ignore=_IGNORE)
-    shutil.copytree(root / "submitted" / job.student / job.assignment,
-                    ws / "submitted" / job.student / job.assignment, ignore=_IGNORE)
-    release = root / "exercises" / job.assignment
-    if release.is_dir():  # intake compares a submission with the released exercise
-        shutil.copytree(release, ws / "exercises" / job.assignment, ignore=_IGNORE)
+    shutil.copytree(dirs.submission(job.student, job.assignment),
+                    ws / dirs.submitted.relative_to(root) / job.student / job.assignment, ignore=_IGNORE)
+    release = dirs.release / job.assignment
+    if release.is_dir() and release != dirs.source / job.assignment:
+        # intake compares a submission with the released exercise
+        shutil.copytree(release, ws / dirs.release.relative_to(root) / job.assignment, ignore=_IGNORE)
     shutil.copyfile(job.gradebook_snapshot, ws / "gradebook.db")
     return ws
 
 
-def _grade_sandboxed(job: GradeJob, ws: Path, log: logging.Logger) -> tuple[bool, str]:
-    """Intake, then real nbgrader autograde with the kernel in the sandbox (src/mlse/sandbox.py).
+def grade_in_workspace(job: GradeJob) -> WorkerResult:
+    """Grade one submission in a private workspace: intake, then :func:`mlse.grade.one.autograde`
+    (nbgrader's Autograde with the judge's Execute step), in this worker process.
 
-    A repaired or flagged submission is graded from intake's prepared copy, so symbolic links are
-    never followed and repairs apply. A submission with nothing gradable in it (no notebook reads)
-    is still handed to nbgrader as it is (no student code can run from it), so the gradebook
-    records it exactly as sequential nbgrader would, and the outcome carries intake's reason.
-    See docs/grading-safety.md.
+    This is the one grading path, whatever the options: ``job.sandbox`` False only lowers the
+    student kernel's isolation (limits and a working copy, no namespaces), and ``job.extra_config``
+    is applied on top of the course's nbgrader_config.py. Student code runs only in the kernels
+    that the Execute step starts, never here. It never raises: a failure comes back as
+    ``success=False`` with the exception that stopped nbgrader.
     """
     from .. import intake
-    from .one import autograde_one
-
-    outcome = intake.inspect(ws, job.assignment, job.student)
-    if outcome.problems:
-        log.warning("intake: %s", outcome.summary())
-    if outcome.status == "no_submission" or "symlink" in outcome.codes and outcome.status == "nothing_gradable":
-        return False, f"intake: {outcome.summary()}"
-    prepared = None if outcome.status == "nothing_gradable" else outcome.submitted_directory
-    result = autograde_one(ws, job.assignment, job.student, submitted_directory=prepared)
-    for warning in result.warnings:
-        log.warning("sandbox: %s", warning)
-    if outcome.status == "nothing_gradable":
-        return False, f"intake: {outcome.summary()}"
-    return result.ok, "" if result.ok else (result.error or "sandboxed autograde failed")
-
-
-def grade_in_workspace(job: GradeJob) -> WorkerResult:
-    """Grade one submission with nbgrader's Autograde, unchanged, in a private workspace.
-
-    This is the single place where student code runs (in the kernel that nbgrader's Execute
-    preprocessor starts), and so the place where a sandbox plugs in, through ``job.extra_config``.
-    It never raises: a failure comes back as ``success=False`` with nbgrader's log.
-    """
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
+    from .one import autograde
 
     start = time.perf_counter()
     buffer = io.StringIO()
@@ -222,40 +208,54 @@ def grade_in_workspace(job: GradeJob) -> WorkerResult:
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     logger.addHandler(handler)
-    workspace = ""
+    workspace, incidents = "", []
     saved_stderr = os.dup(2)
     try:
         ws = _private_workspace(job)
         workspace = str(ws)
-        # The kernel nbgrader starts inherits this process's stderr: keep its chatter (and
+        # The kernels nbgrader starts inherit this process's stderr: keep their chatter (and
         # SQLAlchemy's warnings from inside nbgrader) out of the instructor's progress bar.
         with open(ws / "worker-stderr.log", "wb") as err:
             os.dup2(err.fileno(), 2)
         warnings.simplefilter("ignore")
-        if job.sandbox:
-            success, error = _grade_sandboxed(job, ws, logger)
+        outcome = intake.inspect(ws, job.assignment, job.student)
+        if outcome.problems:
+            logger.warning("intake: %s", outcome.summary())
+        if outcome.status == "flagged":
+            incidents.append(f"intake: {outcome.summary()}")
+        if outcome.status == "no_submission" or ("symlink" in outcome.codes and outcome.status == "nothing_gradable"):
+            success, error = False, f"intake: {outcome.summary()}"
         else:
-            config = _load_course_config(ws, job.extra_config)
-            coursedir = CourseDirectory(config=config, log=logger)
-            coursedir.assignment_id = job.assignment
-            coursedir.student_id = job.student
-            app = Autograde(coursedir=coursedir, config=config, log=logger)
-            app.force = True  # the parent decided already that this submission needs grading
-            app.create_student = True
-            app.start()
-            success, error = True, ""
+            settings = {"SandboxedKernelManager.course_root": str(ws), **_flatten(job.extra_config)}
+            if not job.sandbox:
+                settings["SandboxedKernelManager.namespaces"] = False
+            prepared = None if outcome.status == "nothing_gradable" else outcome.submitted_directory
+            result = autograde(ws, job.assignment, job.student, settings=settings,
+                               submitted_directory=prepared, log=logger)
+            incidents += result.incidents
+            if outcome.status == "nothing_gradable":
+                success, error = False, f"intake: {outcome.summary()}"
+            else:
+                success, error = result.ok, result.error
     except BaseException:  # noqa: BLE001  (one submission must never stop the batch)
-        success, error = False, traceback.format_exc()
+        success, error = False, traceback.format_exc(limit=3)
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
         logger.removeHandler(handler)
     return WorkerResult(job, workspace, success, buffer.getvalue(), error,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, incidents)
 
 
-# --------------------------------------------------------------------------------------------
-# The parent: the only writer of the class gradebook
+def _flatten(config: dict) -> dict:
+    """``{"Class": {"trait": v}}`` or ``{"Class.trait": v}`` as ``{"Class.trait": v}``."""
+    flat = {}
+    for key, value in (config or {}).items():
+        if isinstance(value, dict) and "." not in key:
+            flat.update({f"{key}.{trait}": v for trait, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 def snapshot_gradebook(db_path: Path, dest: Path) -> Path:
@@ -321,36 +321,13 @@ def _copy_autograded(result: WorkerResult) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     if result.success and src.is_dir():
+        # Copied beside, then renamed: a run killed mid-copy leaves no half-written notebook that
+        # the next run's resume rule (needs_grading) would take for a graded one.
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dest)
-
-
-_EXCEPTION_LINE = re.compile(r"^(?:\[\w+\] )?([A-Za-z_][\w.]*(?:Error|Exception|Kernel|Interrupt|Exit)\b.*)$")
-
-
-def _first_error_line(result: WorkerResult) -> str:
-    """A one-line reason for a failed submission: the exception that ended the last traceback in
-    nbgrader's log (for example ``NoSuchKernel: No such kernel named ...`` or
-    ``CellTimeoutError: ...``), else the last error nbgrader logged."""
-    def last_exception(text: str) -> str | None:
-        in_traceback, found = False, None
-        for line in text.splitlines():
-            if "Traceback (most recent call last)" in line:
-                in_traceback = True
-            elif in_traceback and line.strip() and not line.startswith(" "):
-                m = _EXCEPTION_LINE.match(line.rstrip())
-                if m and "Please see the" not in line:  # nbgrader's closing summary says nothing
-                    found = m.group(1)
-                    in_traceback = False
-        return found
-
-    # the student's problem is in nbgrader's log; result.error only says that nbgrader gave up
-    found = last_exception(result.log) or last_exception(result.error)
-    if found:
-        return found[:200]
-    lines = [l.rstrip() for l in (result.log + "\n" + result.error).splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith("[ERROR]")]
-    return (errors[-1] if errors else lines[-1] if lines else "nbgrader failed without a message")[:200]
+        partial = dest.with_name(f".{dest.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(src, partial)
+        os.rename(partial, dest)
 
 
 def _score(gb, assignment: str, student: str) -> tuple[float | None, float | None]:
@@ -388,23 +365,33 @@ def _run_jobs(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
     import nbgrader.converters  # noqa: F401
 
     retry: list[GradeJob] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context()) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context(),
+                             initializer=_worker_init) as pool:
         futures: dict[Future, GradeJob] = {pool.submit(grade_in_workspace, j): j for j in jobs}
-        on_start()
-        for fut in as_completed(futures):
-            try:
-                result = fut.result()
-            except BrokenProcessPool:
-                retry.append(futures[fut])
-                continue
-            on_result(result)
+        try:
+            on_start()
+            for fut in as_completed(futures):
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    retry.append(futures[fut])
+                    continue
+                on_result(result)
+        except KeyboardInterrupt:
+            _stop_pool(pool, futures)
+            raise
     for job in retry:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_init) as pool:
+            future = pool.submit(grade_in_workspace, job)
             try:
-                result = pool.submit(grade_in_workspace, job).result()
+                result = future.result()
             except BrokenProcessPool:
                 result = WorkerResult(job, "", False, "", "the grading worker process died (out of "
                                       "memory, or killed) while grading this submission")
+            except KeyboardInterrupt:
+                _stop_pool(pool, {future: job})
+                raise
         on_result(result)
 
 
@@ -418,13 +405,23 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     are skipped (nbgrader's rule, see :func:`needs_grading`). ``progress`` is called after each
     submission, in the parent process. One failing submission never stops the others.
     """
+    root = Path(root).resolve()
+    source = _course_dirs(root).source
+    if not (source / assignment).is_dir():
+        raise GradingError(f"No assignment {assignment!r} in {source}.")
+    _require_gradebook(root)
+    with course_lock(root), _deferred_interrupts() as interrupts:
+        return _grade_assignment_locked(root, assignment, workers=workers, force=force,
+                                        extra_config=extra_config, sandbox=sandbox,
+                                        students=students, progress=progress, interrupts=interrupts)
+
+
+def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, extra_config, sandbox,
+                             students, progress, interrupts) -> list[Outcome]:
     from nbgrader.api import Gradebook, MissingEntry
 
     from ..gradebook import db_url_for
 
-    root = Path(root).resolve()
-    if not (root / "solutions" / assignment).is_dir():
-        raise GradingError(f"No assignment {assignment!r} in {root / 'solutions'}.")
     wanted = list(students) if students is not None else submissions_of(root, assignment)
     outcomes: list[Outcome] = []
     skipped: list[Outcome] = []
@@ -462,7 +459,8 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     gb = None
     try:
         snapshot = snapshot_gradebook(root / "gradebook.db", tmp / "gradebook-snapshot.db")
-        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}), sandbox)
+        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}), sandbox,
+                         workspace_parent=str(tmp))
                 for student in to_grade]
 
         def on_start() -> None:  # every worker exists: now open the gradebook, start reporting
@@ -472,24 +470,33 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
 
         def on_result(result: WorkerResult) -> None:
             job = result.job
-            try:
-                if result.workspace:
-                    merge_into_gradebook(gb, f"sqlite:///{result.workspace}/gradebook.db",
-                                         job.assignment, job.student)
-                    _copy_autograded(result)
-            except Exception:  # noqa: BLE001
-                gb.db.rollback()
-                result.success = False
-                result.error += "\nmerging into the class gradebook failed:\n" + traceback.format_exc()
-            finally:
-                if result.workspace:
-                    remove_tree(result.workspace)  # never raises, never recurses
-            score, max_score = _score(gb, job.assignment, job.student)
-            report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
-                           score, max_score, result.seconds,
-                           "" if result.success else _first_error_line(result)))
+            with interrupts.held():  # Ctrl-C waits until this student's rows are all written
+                try:
+                    if result.workspace:
+                        merge_into_gradebook(gb, f"sqlite:///{result.workspace}/gradebook.db",
+                                             job.assignment, job.student)
+                        _copy_autograded(result)
+                except Exception:  # noqa: BLE001
+                    gb.db.rollback()
+                    result.success = False
+                    result.error += "\nmerging into the class gradebook failed:\n" + traceback.format_exc()
+                finally:
+                    if result.workspace:
+                        remove_tree(result.workspace)  # never raises, never recurses
+                reason = "" if result.success else (result.error or "grading failed")
+                _record_attention(root, gb, job, reason)
+                if result.success and result.incidents:
+                    _flag_in(gb, job)  # tampering signs: graded, and marked for a person
+                score, max_score = _score(gb, job.assignment, job.student)
+                report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
+                               score, max_score, result.seconds, reason, incidents=result.incidents))
 
-        _run_jobs(jobs, workers or _default_workers(), on_start, on_result)
+        try:
+            _run_jobs(jobs, workers or _default_workers(), on_start, on_result)
+        except KeyboardInterrupt:
+            done = {o.student for o in outcomes}
+            raise GradingInterrupted(assignment, sorted(outcomes, key=lambda o: o.student),
+                                     [s for s in to_grade if s not in done]) from None
     finally:
         if gb is not None:
             gb.close()
@@ -498,19 +505,203 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
 
 
 # --------------------------------------------------------------------------------------------
+# Never stale, never lost (issue 13): the needs-attention state, the course lock, Ctrl-C
+
+
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C: queued and running submissions were cancelled; ``done`` were graded and kept."""
+
+    def __init__(self, assignment: str, done: list, not_done: list[str]):
+        super().__init__(f"interrupted: {len(done)} graded and kept, {len(not_done)} cancelled")
+        self.assignment, self.done, self.not_done = assignment, done, not_done
+
+
+def _course_dirs(root: Path):
+    from ..course import course_dirs
+
+    return course_dirs(root)
+
+
+def _require_gradebook(root: Path) -> None:
+    """Grading never creates an empty class gradebook by accident."""
+    from ..course import require_gradebook
+
+    require_gradebook(root)
+
+
+def _flag_in(gb, job: GradeJob) -> None:
+    """Mark a graded submission's notebooks ``flagged`` in the class gradebook."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        for notebook in gb.find_submission(job.assignment, job.student).notebooks:
+            notebook.flagged = True
+        gb.db.commit()
+    except MissingEntry:
+        pass
+
+
+def _record_attention(root: Path, gb, job: GradeJob, reason: str) -> None:
+    """A failed submission is put in the needs-attention state (old scores cleared, notebooks
+    flagged, old feedback moved aside: :mod:`mlse.attention`); a graded one leaves it."""
+    from .. import attention
+
+    try:
+        if reason:
+            attention.mark(root, gb, job.assignment, job.student, reason, "grade")
+        else:
+            attention.clear(root, gb, job.assignment, job.student)
+    except Exception:  # noqa: BLE001  (the summary still reports the failure)
+        gb.db.rollback()
+
+
+def failed_students(root: str | Path, assignment: str) -> list[str]:
+    """``--only-failed``: students whose last grading of ``assignment`` failed (in the
+    needs-attention state from grading, or a submission with no autograded copy)."""
+    from .. import attention
+    from ..course import course_dirs
+
+    dirs = course_dirs(root)
+    out = {s for (a, s), r in attention.reasons(root, assignment).items() if r.get("stage") != "collect"}
+    for student in submissions_of(root, assignment):
+        if not (dirs.autograded / student / assignment).is_dir():
+            out.add(student)
+    return sorted(s for s in out if (dirs.submitted / s / assignment).is_dir())
+
+
+class CourseBusy(GradingError):
+    """Another ``mlse grade`` holds the course's lock."""
+
+
+class course_lock:  # noqa: N801  (used as a context manager, like a function)
+    """One grading run per course: an exclusive ``flock`` on ``.mlse/grade.lock``, released when
+    the run ends (or its process dies: the kernel drops the lock)."""
+
+    def __init__(self, root: str | Path):
+        from ..attention import state_dir
+
+        self.path = state_dir(root) / "grade.lock"
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise CourseBusy(f"Another grading run is going on in this course ({holder}); wait for "
+                             f"it to finish (or stop it), then run this again. Nothing was changed.") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        self.fh.seek(0)
+        self.fh.truncate()
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+        return False
+
+
+class _deferred_interrupts:  # noqa: N801
+    """Ctrl-C while a finished submission is being written to the class gradebook waits until
+    that write is complete, then stops the run (never a half-merged student). Only in the main
+    thread, where Python delivers signals."""
+
+    def __init__(self):
+        self.holding = 0
+        self.pending = False
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+    def _handler(self, signum, frame):
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    def held(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def hold():
+            self.holding += 1
+            try:
+                yield
+            finally:
+                self.holding -= 1
+            if not self.holding and self.pending:
+                self.pending = False
+                raise KeyboardInterrupt
+        return hold()
+
+
+def _worker_init() -> None:
+    """Each worker in its own process group: Ctrl-C at the terminal reaches only the parent, which
+    stops the workers itself (:func:`_stop_pool`), with everything they started."""
+    import signal
+
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, futures: dict) -> None:
+    """Cancel what has not started and kill the workers' process groups (the worker, its nbgrader
+    child and, through PR_SET_PDEATHSIG, the kernels), so Ctrl-C takes effect at once."""
+    import signal
+
+    for fut in futures:
+        fut.cancel()
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                proc.kill()
+            except Exception:  # noqa: BLE001
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------------------------
 # The console: a progress bar while grading, a summary table at the end
 
 
 def grade_with_progress(root: str | Path, assignment: str, *, workers: int | None = None,
                         force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
-                        console=None) -> list[Outcome]:
-    """:func:`grade_assignment` with a rich progress bar and a summary table on ``console``."""
+                        console=None, students: list[str] | None = None,
+                        verbose: bool = False) -> list[Outcome]:
+    """:func:`grade_assignment` with a rich progress bar, then the summary of
+    :mod:`mlse.outputs.summary` (counts and problems; per-student lines with ``verbose``) and its
+    JSON log. ``students``: only these (``--student``, ``--only-failed``)."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
     console = console or Console()
-    total = len(submissions_of(root, assignment))
+    total = len(students) if students is not None else len(submissions_of(root, assignment))
     workers = workers or _default_workers()
     console.print(f"Grading {total} submission(s) of [bold]{assignment}[/] with {workers} worker(s)")
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -527,11 +718,28 @@ def grade_with_progress(root: str | Path, assignment: str, *, workers: int | Non
 
     try:
         outcomes = grade_assignment(root, assignment, workers=workers, force=force,
-                                    extra_config=extra_config, sandbox=sandbox, progress=advance)
+                                    extra_config=extra_config, sandbox=sandbox, students=students,
+                                    progress=advance)
     finally:
         bar.stop()
-    console.print(summary_table(outcomes, assignment))
+    from ..outputs.summary import print_grade_summary
+
+    print_grade_summary(root, assignment, outcomes, console=console, verbose=verbose)
+    print_flagged(outcomes, console)
     return outcomes
+
+
+def print_flagged(outcomes: list[Outcome], console) -> None:
+    """The submissions a person should look at (marked ``flagged`` in the gradebook), and why:
+    a call into the student's code that failed in a telling way, a kernel that died, intake's
+    findings. Honest and blank submissions have none."""
+    flagged = [o for o in outcomes if o.incidents]
+    if not flagged:
+        return
+    console.print(f"[bold yellow]{len(flagged)} submission(s) flagged for a person to look at[/] "
+                  "(marked flagged in the gradebook):")
+    for o in flagged:
+        console.print(f"  [bold]{o.student}[/]: " + "; ".join(dict.fromkeys(o.incidents)))
 
 
 def summary_table(outcomes: list[Outcome], assignment: str):

@@ -1,19 +1,31 @@
-"""Autograde ONE submission with real nbgrader, in a child process, with the sandboxed Execute step."""
+"""Autograde ONE submission with real nbgrader: the single grading path of the course.
+
+:func:`autograde` runs nbgrader's own :class:`~nbgrader.converters.Autograde` in this process,
+with nbgrader's own preprocessor list except its Execute step, which is
+:class:`~mlse.judge.execute.JudgedExecute` (the student's code in a sandboxed kernel, the test
+cells in a judge kernel). Student code never runs in this process: only nbgrader, nbclient and
+the judge's bookkeeping do. Its result is a :class:`GradeResult` built from what happened
+(exceptions caught, warnings logged as records, incidents the judge counted), never parsed
+from log text.
+
+``mlse grade`` calls :func:`autograde` inside its worker processes (one long-lived process per
+worker, so nbgrader is imported once per worker, not once per submission). :func:`autograde_one`
+runs the same function in a child process, for a caller that wants one submission graded with
+nothing of it in its own process; the child writes the GradeResult as JSON.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
-import textwrap
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..sandbox import DEFAULT_LIMITS, isolation_available
-from ..sandbox.zygote import ZYGOTE_ENV_VAR, ensure_zygote
-
-__all__ = ["AUTOGRADE_PREPROCESSORS", "GradeResult", "autograde_one"]
+__all__ = ["GradeResult", "autograde", "autograde_one", "autograde_preprocessors"]
 
 
 @dataclass
@@ -26,113 +38,172 @@ class GradeResult:
     isolation: str                 # "root", "userns" or "none"
     seconds: float
     warnings: list[str] = field(default_factory=list)
-    error: str = ""                # why it did not finish, when ok is False
+    error: str = ""                # why it did not finish, when ok is False (the exception)
+    incidents: list[str] = field(default_factory=list)   # what the judge saw that a person should
     log_tail: str = ""             # the end of nbgrader's log, for a person to read
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
-
-AUTOGRADE_PREPROCESSORS = [  # nbgrader's own list, with Execute replaced
-    "mlse.judge.execute.JudgedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
+    @classmethod
+    def from_json(cls, text: str) -> "GradeResult":
+        return cls(**json.loads(text))
 
 
-def _run_autograde(settings: dict, argv: list[str]) -> None:
-    """``nbgrader autograde ARGV`` in this process, with the sandbox configured on top of the
-    course's nbgrader_config.py (run by :func:`autograde_one` in a child process)."""
-    from nbgrader.apps.autogradeapp import AutogradeApp
-    from traitlets.config import Config
+def autograde_preprocessors() -> list:
+    """nbgrader's own autograde preprocessors, in its order, with its Execute step replaced by the
+    judge's (read from nbgrader, so a new nbgrader step is never silently dropped)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
 
-    app = AutogradeApp.instance()
-    app.initialize(argv)
-    extra = Config()
-    extra.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
-    for key, value in settings.items():  # "Class.trait" -> value
-        cls, trait = key.split(".")
-        extra[cls][trait] = value
-    app.update_config(extra)
-    app.start()
+    from ..judge.execute import JudgedExecute
+
+    steps = list(Autograde.autograde_preprocessors.default())
+    if Execute not in steps:
+        raise RuntimeError("nbgrader's autograde has no Execute step any more: mlse needs updating")
+    return [JudgedExecute if step is Execute else step for step in steps]
 
 
-def autograde_one(course_root: str | Path, assignment: str, student: str, *,
-                  cell_timeout: int | None = None, limits: dict | None = None,
-                  require_isolation: bool = False, force: bool = True,
-                  submitted_directory: str | None = None, wall_timeout: float = 3600,
-                  notebook_timeout: int | None = None, warm: bool = True,
-                  sandbox_root: str | None = None) -> GradeResult:
-    """Autograde ``student``'s submission of ``assignment`` with real nbgrader, sandboxed.
+class _Records(logging.Handler):
+    """Keeps warnings and errors as records (their messages), and the last lines for a person."""
 
-    Runs ``nbgrader autograde ASSIGNMENT --student STUDENT`` in its own process (so nothing a
-    submission does can take the caller down) with :class:`SandboxedExecute` in place of Execute.
-    nbgrader itself (trusted) restores the tests from the gradebook, and saves the grades into it;
-    only the kernel is sandboxed. ``cell_timeout`` overrides the course's ``Execute.timeout``,
-    ``notebook_timeout`` the total budget per notebook (``SandboxedExecute.notebook_timeout``).
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.warnings: list[str] = []
+        self.lines: list[str] = []
 
-    ``warm``: kernels are forked from this process's zygote (:mod:`mlse.sandbox.zygote`, started
-    on first use and kept for the next submission), so imports are paid once per worker; when it
-    cannot start, kernels start cold, with a warning. ``sandbox_root``: where sandbox folders go
-    (default: the system temp folder).
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.lines.append(f"[{record.levelname}] {message}")
+        del self.lines[:-60]
+        if record.levelno == logging.WARNING and not message.startswith("Attribute 'checksum'"):
+            self.warnings.append(message[:500])
 
-    The submitted files are only read. Returns a :class:`GradeResult`; it never raises for a bad
-    submission (``ok`` False and ``error`` say what happened).
+
+def autograde(course_root: str | Path, assignment: str, student: str, *, settings: dict | None = None,
+              submitted_directory: str | None = None, log: logging.Logger | None = None) -> GradeResult:
+    """Autograde ``student``'s submission of ``assignment`` in the course at ``course_root``.
+
+    ``settings`` ({"Class.trait": value}) are applied over the course's nbgrader_config.py.
+    ``submitted_directory`` (intake's repaired copy) replaces nbgrader's ``submitted`` folder.
+    Never raises for a bad submission: ``ok`` False and ``error`` say what happened.
     """
-    from ..nbgrader_cli import environment_with_bin
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from ..judge import execute as judged
+    from ..sandbox import isolation_available
 
     root = Path(course_root).resolve()
     start = time.monotonic()
     mode, reason = isolation_available()
-    warnings = [] if mode == "root" else [f"reduced isolation ({mode}): {reason}"]
-    settings = {
+    records = _Records()
+    logger = log or logging.getLogger(f"mlse.grade.{assignment}.{student}")
+    logger.addHandler(records)
+    errors: list[str] = []
+    judged.INCIDENTS.clear()
+
+    class _Autograde(Autograde):
+        """nbgrader's Autograde, keeping the exception that stopped a notebook (nbgrader logs it
+        and goes on to the next student; here it is the result)."""
+
+        def convert_single_notebook(self, notebook_filename):
+            try:
+                super().convert_single_notebook(notebook_filename)
+            except BaseException as exc:
+                errors.append(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}".rstrip(": "))
+                raise
+
+    try:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        extra = Config()
+        extra.Autograde.autograde_preprocessors = autograde_preprocessors()
+        for key, value in (settings or {}).items():
+            cls, trait = key.split(".")
+            extra[cls][trait] = value
+        config.merge(extra)
+        config.CourseDirectory.root = str(root)
+        if submitted_directory:
+            config.CourseDirectory.submitted_directory = str(submitted_directory)
+        coursedir = CourseDirectory(config=config, log=logger)
+        coursedir.assignment_id, coursedir.student_id = assignment, student
+        app = _Autograde(coursedir=coursedir, config=config, log=logger)
+        app.force = True
+        app.create_student = True
+        app.start()
+        ok = not errors
+    except BaseException as exc:  # noqa: BLE001 - one submission must never stop the caller
+        ok = False
+        if not errors:
+            errors.append(f"{type(exc).__name__}: {exc}"[:300] or traceback.format_exc(limit=1))
+    finally:
+        logger.removeHandler(records)
+    warnings = ([] if mode == "root" else [f"reduced isolation ({mode}): {reason}"]) + records.warnings
+    return GradeResult(student=student, assignment=assignment, ok=ok, isolation=mode,
+                       seconds=round(time.monotonic() - start, 2), warnings=warnings,
+                       error="" if ok else errors[0], incidents=list(judged.INCIDENTS),
+                       log_tail="" if ok else "\n".join(records.lines))
+
+
+def autograde_one(course_root: str | Path, assignment: str, student: str, *,
+                  cell_timeout: int | None = None, limits: dict | None = None,
+                  require_isolation: bool = False, submitted_directory: str | None = None,
+                  wall_timeout: float = 3600, notebook_timeout: int | None = None, warm: bool = True,
+                  sandbox_root: str | None = None) -> GradeResult:
+    """:func:`autograde` in a child process (``python -m mlse.grade.one``), which writes its
+    :class:`GradeResult` as JSON; the child's exit status and log are never interpreted.
+
+    ``cell_timeout`` overrides the course's ``Execute.timeout``, ``notebook_timeout`` the total
+    budget per notebook; ``warm`` forks kernels from the child's zygote (cold when it cannot
+    start); ``sandbox_root``: where sandbox folders go (default: the system temp folder)."""
+    import tempfile
+
+    from ..nbgrader_cli import environment_with_bin
+    from ..sandbox import DEFAULT_LIMITS, isolation_available
+
+    root = Path(course_root).resolve()
+    settings: dict = {
         "SandboxedKernelManager.course_root": str(root),
         "SandboxedKernelManager.limits": {**DEFAULT_LIMITS, **(limits or {})},
         "SandboxedKernelManager.require_isolation": require_isolation,
     }
     if cell_timeout is not None:
         settings["Execute.timeout"] = int(cell_timeout)
-        settings["SandboxedExecute.timeout"] = int(cell_timeout)
     if notebook_timeout is not None:
         settings["SandboxedExecute.notebook_timeout"] = int(notebook_timeout)
     if sandbox_root:
         settings["SandboxedKernelManager.sandbox_root"] = str(sandbox_root)
-    env = environment_with_bin()
-    env.pop(ZYGOTE_ENV_VAR, None)
     settings["SandboxedKernelManager.warm"] = bool(warm)
-    if warm:
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mlse-one-") as tmp:
+        out = Path(tmp) / "result.json"
+        job = {"root": str(root), "assignment": assignment, "student": student, "settings": settings,
+               "submitted_directory": submitted_directory, "result": str(out)}
         try:
-            env[ZYGOTE_ENV_VAR] = ensure_zygote().address
-        except Exception as exc:  # noqa: BLE001  (cold kernels still grade)
-            warnings.append(f"warm start unavailable ({exc}): kernels start cold")
-    argv = [assignment, "--student", student, *(["--force"] if force else [])]
-    if submitted_directory:
-        argv.append(f"--CourseDirectory.submitted_directory={submitted_directory}")
-    cmd = [sys.executable, "-m", "mlse.grade.one", "autograde", json.dumps(settings), "--", *argv]
-    try:
-        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True,
-                              text=True, timeout=wall_timeout)
-        log, rc = proc.stdout + proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        log, rc = f"nbgrader autograde took longer than {wall_timeout} s: {exc}", -1
-    warnings += [line.strip() for line in log.splitlines()
-                 if "[WARNING]" in line and ("sandbox" in line or "restarting" in line or "Cell" in line)]
-    failed = rc != 0 or "[ERROR]" in log and "There was an error processing" in log
-    error = ""
-    if failed:
-        lines = log.splitlines()
-        errors = [" ".join(l.strip() for l in lines[i:i + 3]) for i, l in enumerate(lines) if "[ERROR]" in l]
-        error = (errors[0] if errors else textwrap.shorten(log[-1000:], 500)).replace("[AutogradeApp | ERROR] ", "")
-    return GradeResult(student=student, assignment=assignment, ok=not failed, isolation=mode,
-                       seconds=round(time.monotonic() - start, 2), warnings=warnings, error=error,
-                       log_tail="" if not failed else log[-3000:])
+            proc = subprocess.run([sys.executable, "-m", "mlse.grade.one", json.dumps(job)], cwd=root,
+                                  env=environment_with_bin(), capture_output=True, text=True,
+                                  timeout=wall_timeout)
+            tail = (proc.stdout + proc.stderr)[-3000:]
+        except subprocess.TimeoutExpired:
+            tail = f"grading took longer than {wall_timeout:g} s and was stopped"
+        if out.is_file():
+            return GradeResult.from_json(out.read_text())
+    return GradeResult(student=student, assignment=assignment, ok=False, isolation=isolation_available()[0],
+                       seconds=round(time.monotonic() - start, 2),
+                       error="the grading process ended without a result", log_tail=tail)
 
 
-if __name__ == "__main__":  # python -m mlse.grade.one autograde SETTINGS_JSON -- NBGRADER_ARGS
-    if len(sys.argv) < 4 or sys.argv[1] != "autograde" or sys.argv[3] != "--":
-        raise SystemExit("usage: python -m mlse.grade.one autograde SETTINGS_JSON -- ASSIGNMENT --student ID ...")
-    _run_autograde(json.loads(sys.argv[2]), sys.argv[4:])
+def _main(argv: list[str]) -> None:
+    job = json.loads(argv[0])
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    result = autograde(job["root"], job["assignment"], job["student"], settings=job["settings"],
+                       submitted_directory=job.get("submitted_directory"))
+    Path(job["result"]).write_text(result.to_json())
+
+
+if __name__ == "__main__":  # python -m mlse.grade.one JOB_JSON
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m mlse.grade.one JOB_JSON (see autograde_one)")
+    _main(sys.argv[1:])

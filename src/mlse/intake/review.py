@@ -9,7 +9,7 @@ understands, and a *prepared* copy of the submission that nbgrader can always gr
 
 The submitted files are only read, never modified: repairs go into the prepared copy, under
 ``<course>/.mlse/intake/STUDENT/ASSIGNMENT``; grade it with
-``sandbox.autograde_one(..., submitted_directory=outcome.submitted_directory)``.
+``mlse.grade.one.autograde(..., submitted_directory=outcome.submitted_directory)``.
 
 Problem codes (``Problem.code``), and what happens to each:
 
@@ -132,17 +132,24 @@ def _read_notebook(path: Path) -> tuple[object | None, str | None, str]:
 
 
 def _protected_names(release) -> set[str]:
-    """Names the tests rely on: everything the locked set-up cells import or define."""
+    """Names the tests rely on: everything the locked set-up cells import or define, except what
+    an answer cell is meant to redefine (m3 asks for a fixed ``short_title``: an honest answer
+    must never be flagged)."""
     names: set[str] = set()
+    answers: set[str] = set()
     for cell in release.cells:
         meta = _meta(cell)
-        if cell.cell_type == "code" and meta.get("locked") and not meta.get("solution") and not _is_test(meta):
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        if meta.get("locked") and not meta.get("solution") and not _is_test(meta):
             names |= _bound_names(tree)
-    return names
+        elif meta.get("solution"):
+            answers |= _bound_names(tree)
+    return names - answers
 
 
 def _bound_names(tree) -> set[str]:

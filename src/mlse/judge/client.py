@@ -115,6 +115,7 @@ class StudentKernel:
         self.call_timeout = call_timeout
         self.unresponsive = ""   # set when a call got no answer: later calls fail at once
         self.relayed = 0
+        self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -141,6 +142,7 @@ class StudentKernel:
             except queue.Empty:
                 if not self.client.is_alive():
                     self.unresponsive = "the student's kernel died"
+                    self.incidents.append("the student's kernel died while a test was calling it")
                     raise StudentKernelError(self.unresponsive) from None
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
@@ -153,9 +155,14 @@ class StudentKernel:
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
         if not isinstance(reply, dict) or "reply" not in reply:
+            self.incidents.append("the student's kernel sent no answer to a test's call")
             raise StudentKernelError("the student's kernel sent no answer (its code replaced or "
                                      "broke the grader's connection)")
-        return self._decode(reply["reply"])
+        try:
+            return self._decode(reply["reply"])
+        except wire.DecodeError as exc:
+            self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
+            raise
 
     def _decode(self, data: Any) -> Any:
         if isinstance(data, dict) and data.get("$") == "raised":
@@ -183,6 +190,10 @@ class Judge:
         if isinstance(connection_info, str):
             connection_info = json.loads(connection_info)
         self.student = StudentKernel(connection_info, call_timeout)
+
+    def incidents(self) -> str:
+        """What a person should look at, as JSON (read by the grader at the end of the notebook)."""
+        return json.dumps(self.student.incidents[:20])
 
     def namespace(self) -> dict:
         from IPython import get_ipython

@@ -40,7 +40,12 @@ from ..grade.execute import SandboxedExecute
 from ..notebook_cells import role
 from ..sandbox.judge_kernel import JudgeKernelManager
 
-__all__ = ["JudgedExecute", "names_bound"]
+__all__ = ["INCIDENTS", "JudgedExecute", "names_bound"]
+
+#: What the judge saw in the notebooks graded by this process since the list was last cleared:
+#: calls that failed in a telling way (no answer, a reply that is not data, a kernel that died
+#: while called), kernels that died. ``mlse.grade.one.autograde`` clears and reads it.
+INCIDENTS: list[str] = []
 
 
 def names_bound(source: str) -> set[str]:
@@ -184,9 +189,20 @@ class JudgedExecute(SandboxedExecute):
             self.log.warning("judge: %s", "; ".join(errors))
         return reply.get("content", {})
 
+    async def _collect_incidents(self) -> None:
+        try:
+            reply = await self._judge.kc.execute_interactive(
+                "", silent=True, user_expressions={"incidents": "__mlse_judge__.incidents()"},
+                timeout=30)
+            data = reply["content"]["user_expressions"]["incidents"]["data"]["text/plain"]
+            INCIDENTS.extend(json.loads(ast.literal_eval(data)))
+        except Exception as exc:  # noqa: BLE001 - the judge itself is gone: say so
+            INCIDENTS.append(f"the judge's record could not be read: {type(exc).__name__}")
+
     async def _async_cleanup_kernel(self) -> None:
         try:
             if self._judge is not None:
+                await self._collect_incidents()
                 judge_km = self._judge_km
                 try:
                     self._judge.kc.stop_channels()
@@ -218,6 +234,8 @@ class JudgedExecute(SandboxedExecute):
         return result
 
     async def _restart_and_replay(self, cell_index: int) -> None:
+        INCIDENTS.append(f"the student's kernel died or stopped answering in cell {cell_index} "
+                         "and was restarted")
         await super()._restart_and_replay(cell_index)
         if self._judge is not None:  # S is back: the judge may call it again (old handles are gone)
             await self._in_judge("__mlse_judge__.student.unresponsive = ''")

@@ -1,64 +1,258 @@
-"""Grades as CSV for an LMS: one row per student, one column per assignment.
+"""Grades for the LMS, as nbgrader export plugins (``nbgrader export --exporter=...``).
 
-nbgrader's own ``nbgrader export`` writes one row per (student, assignment) pair, which an LMS
-gradebook import does not take. This reads the same gradebook and pivots it. A student with no
-submission of an assignment gets 0 for it, as in nbgrader's export; a score includes the
-hand-graded answers (nbgrader counts a manual score in place of the automatic one).
+Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under nbgrader's own
+``nbgrader export`` as well as under ``mlse export``:
+
+* :class:`CanvasExporter` writes Canvas's gradebook import format (``canvas_grades.csv``): the
+  columns ``Student``, ``ID`` (the Canvas user id, the gradebook's ``lms_user_id``),
+  ``SIS User ID``, ``SIS Login ID``, ``Section``, then one column per assignment (named
+  ``name (Canvas assignment id)`` when ``CanvasExporter.assignment_ids`` says which Canvas
+  assignment it is), and a ``Points Possible`` row first, as Canvas's own export has it. No
+  other column: Canvas would take an unknown column for a new assignment.
+* :class:`PartsCsvExporter` writes a plain CSV (``mlse_grades.csv``): one row per student, the
+  score of every part of every assignment, each assignment's late penalty and score, the total,
+  and a ``pending`` column that says what is not final yet.
+
+In both, a score is what nbgrader's own export computes: the submission's score minus its late
+penalty (``AssignLatePenalties``, from the due date, the submission's timestamp and its extension),
+never below 0. A cell is **blank, not 0**, when there is no submission, when an answer still waits
+for a hand grade, or when the submission needs attention (its new version could not be collected
+or graded, see :mod:`mlse.attention`, or it is flagged in formgrader); ``pending`` says which.
+Neither file is nbgrader's ``grades.csv``, so the two exports never overwrite each other.
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import ExportPlugin
+from traitlets import Dict, Enum, Unicode
 
-from ..gradebook import db_url_for
+__all__ = ["Standing", "standings", "CanvasExporter", "PartsCsvExporter", "export_grades",
+           "CANVAS_COLUMNS"]
 
-__all__ = ["grade_table", "export_grades"]
-
-NAME_COLUMNS = ["student_id", "last_name", "first_name", "email"]
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
-def grade_table(db_url: str) -> tuple[list[str], list[dict]]:
-    """(assignment names, one dict per student): the student's names and a score per assignment,
-    plus ``total``, from the gradebook at ``db_url``. A first row ``points_possible`` holds each
-    assignment's maximum, as LMS imports (Canvas's "Points Possible") expect."""
-    with Gradebook(db_url) as gb:
-        assignments = sorted(a.name for a in gb.assignments)
-        maxima = {a.name: a.max_score for a in gb.assignments}
-        rows = [{"student_id": "points_possible", "last_name": "", "first_name": "", "email": "",
-                 **{a: _fmt(maxima[a]) for a in assignments},
-                 "total": _fmt(sum(maxima.values()))}]
-        for student in sorted(gb.students, key=lambda s: s.id):
-            row = {"student_id": student.id, "last_name": student.last_name or "",
-                   "first_name": student.first_name or "", "email": student.email or ""}
-            total = 0.0
+def _fmt(x: float | None) -> str:
+    """Scores as a person writes them: 12, 12.5 (never 12.000000001); blank for None."""
+    return "" if x is None else f"{round(x, 4):g}"
+
+
+@dataclass
+class Standing:
+    """One student's standing on one assignment, as an export shows it."""
+
+    status: str  # "graded", "missing", "pending" (hand grades), "attention"
+    score: float | None = None  # after the late penalty; None when not final
+    raw_score: float | None = None
+    penalty: float = 0.0
+    max_score: float = 0.0
+    parts: dict[str, float | None] = field(default_factory=dict)  # part title -> score (None: pending)
+    pending: str = ""  # what is not final, in words
+    timestamp: str = ""
+
+
+def _parts_of(root: Path | None, assignment: str) -> dict[str, dict[str, str]]:
+    """notebook -> grade id -> part title (from the source notebooks' headings)."""
+    from .report import part_of_cells
+
+    if root is None:
+        return {}
+    from ..course import course_dirs
+    from ..workspace import notebooks_of
+
+    return {nb.stem: part_of_cells(nb) for nb in notebooks_of(course_dirs(root).source / assignment)}
+
+
+def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tuple[list, dict, dict]:
+    """(assignment rows, {(student, assignment): Standing}, {assignment: {part: max score}}) for
+    every student of the gradebook."""
+    from .. import attention
+
+    rows = sorted(gb.assignments, key=lambda a: a.name)
+    if assignments:
+        rows = [a for a in rows if a.name in assignments]
+    waiting = attention.reasons(root) if root is not None else {}
+    out, maxima = {}, {}
+    for a in rows:
+        parts_of = _parts_of(root, a.name)
+        part_max: dict[str, float] = maxima.setdefault(a.name, {})
+        for nb in a.notebooks:
+            for cell in nb.grade_cells:
+                title = parts_of.get(nb.name, {}).get(cell.name, cell.name)
+                part_max[title] = part_max.get(title, 0.0) + cell.max_score
+        for student in gb.students:
+            st = Standing("graded", max_score=a.max_score, parts={p: None for p in part_max})
+            out[(student.id, a.name)] = st
+            try:
+                sub = gb.find_submission(a.name, student.id)
+            except MissingEntry:
+                st.status, st.pending = "missing", "no submission"
+                continue
+            st.timestamp = str(sub.timestamp or "")
+            reason = waiting.get((a.name, student.id))
+            flagged = any(nb.flagged for nb in sub.notebooks)
+            if reason or flagged:
+                st.status = "attention"
+                st.pending = "needs attention: " + (reason["reason"] if reason else
+                                                    "flagged for review in formgrader")
+                continue
+            to_grade = []
+            parts: dict[str, float | None] = {p: 0.0 for p in part_max}
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    title = parts_of.get(nb.name, {}).get(g.name, g.name)
+                    if g.needs_manual_grade or (g.auto_score is None and g.manual_score is None):
+                        to_grade.append((title, g.max_score))
+                        parts[title] = None
+                    elif parts.get(title) is not None:
+                        parts[title] += g.score
+            st.parts = parts
+            st.raw_score = sub.score
+            st.penalty = sub.late_submission_penalty or 0.0
+            if to_grade:
+                points = sum(p for _, p in to_grade)
+                st.status = "pending"
+                st.pending = (f"{points:g} point(s) to grade by hand: "
+                              + ", ".join(sorted({t for t, _ in to_grade})))
+            else:
+                st.score = max(0.0, sub.score - st.penalty)
+    return rows, out, maxima
+
+
+class _CourseExport(ExportPlugin):
+    """What both exporters share: the course folder (for part titles and needs-attention
+    reasons), and the list of what is pending, for the console."""
+
+    course_root = Unicode("", help="The course folder (default: the current folder).").tag(config=True)
+
+    def _root(self) -> Path:
+        return Path(self.course_root or ".").resolve()
+
+    def _select(self, gb):
+        assignments, table, self.part_maxima = standings(gb, self._root(),
+                                                         [str(a) for a in self.assignment] or None)
+        students = sorted(gb.students, key=lambda s: s.id)
+        if self.student:
+            wanted = {str(s) for s in self.student}
+            students = [s for s in students if s.id in wanted]
+        self.pending = [(s.id, a.name, table[(s.id, a.name)].pending) for s in students
+                        for a in assignments if table[(s.id, a.name)].pending]
+        return assignments, students, table
+
+    def _dest(self, default: str) -> Path:
+        dest = Path(self.to or default)
+        return dest if dest.is_absolute() else self._root() / dest
+
+
+class CanvasExporter(_CourseExport):
+    """Canvas's gradebook import CSV: ``nbgrader export --exporter=mlse.outputs.export.CanvasExporter``."""
+
+    assignment_ids = Dict({}, help="Canvas assignment id of each nbgrader assignment, e.g. "
+                                   "{'m1_roles_warmup': '12345'}: the column is then named "
+                                   "'m1_roles_warmup (12345)', which Canvas matches to that "
+                                   "assignment.").tag(config=True)
+    student_id_column = Enum(["none", "SIS User ID", "SIS Login ID"], "none",
+                             help="Also write nbgrader's student id in this column (when your "
+                                  "nbgrader ids are your institution's SIS ids or logins), so "
+                                  "Canvas can match students without an LMS id.").tag(config=True)
+
+    def export(self, gradebook: Gradebook) -> None:
+        dest = self._dest("canvas_grades.csv")
+        assignments, students, table = self._select(gradebook)
+        heads = [f"{a.name} ({self.assignment_ids[a.name]})" if a.name in self.assignment_ids
+                 else a.name for a in assignments]
+        self.without_id = []
+        with open(dest, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow([*CANVAS_COLUMNS, *heads])
+            w.writerow(["Points Possible", "", "", "", "", *(_fmt(a.max_score) for a in assignments)])
+            for s in students:
+                name = ", ".join(x for x in (s.last_name, s.first_name) if x) or s.id
+                if not s.lms_user_id:
+                    self.without_id.append(s.id)
+                sis = {c: "" for c in ("SIS User ID", "SIS Login ID")}
+                if self.student_id_column != "none":
+                    sis[self.student_id_column] = s.id
+                w.writerow([name, s.lms_user_id or "", sis["SIS User ID"], sis["SIS Login ID"], "",
+                            *(_fmt(table[(s.id, a.name)].score) for a in assignments)])
+        self.written = dest
+        self.log.info("Wrote %s (%d students)", dest, len(students))
+        if self.without_id:
+            self.log.warning("No Canvas user id for %s: Canvas cannot match them by ID",
+                             ", ".join(self.without_id))
+
+
+class PartsCsvExporter(_CourseExport):
+    """Plain CSV with per-part scores: ``nbgrader export --exporter=mlse.outputs.export.PartsCsvExporter``."""
+
+    def export(self, gradebook: Gradebook) -> None:
+        dest = self._dest("mlse_grades.csv")
+        assignments, students, table = self._select(gradebook)
+        columns = ["student_id", "lms_user_id", "last_name", "first_name", "email"]
+        per = {}
+        for a in assignments:
+            parts = list(self.part_maxima[a.name])
+            per[a.name] = parts
+            columns += [f"{a.name}: {p}" for p in parts]
+            columns += [f"{a.name} late penalty", a.name]
+        columns += ["total", "pending"]
+        with open(dest, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=columns)
+            w.writeheader()
+            possible = {"student_id": "points_possible"}
             for a in assignments:
-                try:
-                    score = gb.find_submission(a, student.id).score
-                except MissingEntry:
-                    score = 0.0
-                row[a] = _fmt(score)
-                total += score
-            row["total"] = _fmt(total)
-            rows.append(row)
-    return assignments, rows
+                maxima = self.part_maxima[a.name]
+                for p in per[a.name]:
+                    possible[f"{a.name}: {p}"] = _fmt(maxima.get(p))
+                possible[a.name] = _fmt(a.max_score)
+            possible["total"] = _fmt(sum(a.max_score for a in assignments))
+            w.writerow(possible)
+            for s in students:
+                row = {"student_id": s.id, "lms_user_id": s.lms_user_id or "",
+                       "last_name": s.last_name or "", "first_name": s.first_name or "",
+                       "email": s.email or ""}
+                total, final, pending = 0.0, True, []
+                for a in assignments:
+                    st = table[(s.id, a.name)]
+                    for p in per[a.name]:
+                        row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention") \
+                            else _fmt(st.parts.get(p))
+                    row[f"{a.name} late penalty"] = _fmt(st.penalty) if st.penalty else ""
+                    row[a.name] = _fmt(st.score)
+                    if st.score is None:
+                        final = False
+                    else:
+                        total += st.score
+                    if st.pending:
+                        pending.append(f"{a.name}: {st.pending}")
+                row["total"] = _fmt(total) if final else ""
+                row["pending"] = "; ".join(pending)
+                w.writerow(row)
+        self.written = dest
+        self.log.info("Wrote %s (%d students)", dest, len(students))
 
 
-def _fmt(x: float) -> str:
-    """Scores as a person writes them: 12, 12.5 (never 12.000000001)."""
-    return f"{round(x, 4):g}"
+def export_grades(root: str | Path, output: str | Path | None = None, fmt: str = "csv",
+                  students: list[str] | None = None, assignments: list[str] | None = None):
+    """Run one exporter on the class gradebook, configured from nbgrader_config.py (the same
+    plugin ``nbgrader export --exporter=...`` runs). Returns the exporter (``written``,
+    ``pending`` and, for Canvas, ``without_id``)."""
+    from ..course import load_config, require_gradebook
 
-
-def export_grades(root: str | Path, output: str | Path = "grades.csv") -> tuple[Path, int]:
-    """Write the class's grades to ``output`` (relative to the course root); returns the path and
-    the number of students."""
-    root = Path(root)
-    path = Path(output) if Path(output).is_absolute() else root / output
-    assignments, rows = grade_table(db_url_for(root))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[*NAME_COLUMNS, *assignments, "total"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path, len(rows) - 1
+    root = Path(root).resolve()
+    db_url = require_gradebook(root)
+    cls = {"csv": PartsCsvExporter, "canvas": CanvasExporter}[fmt]
+    plugin = cls(config=load_config(root))
+    plugin.course_root = str(root)
+    if output is not None:
+        plugin.to = str(output)
+    plugin.student = list(students or [])
+    plugin.assignment = list(assignments or [])
+    with Gradebook(db_url) as gb:
+        plugin.export(gb)
+    return plugin

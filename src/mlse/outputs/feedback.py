@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Enum
 
 __all__ = ["RedactHiddenOutputs", "hidden_regions", "significant_lines", "leaked_lines",
            "html_text", "generate_feedback", "feedback_with_report"]
@@ -72,9 +73,33 @@ class RedactHiddenOutputs(NbGraderPreprocessor):
     ``GenerateFeedback.preprocessors`` (nbconvert's own preprocessors start disabled).
     """
 
+    hidden_feedback = Enum(
+        ["full", "hint_only", "hint_only_until_due"], "full",
+        help="What a hidden test's failure tells the student. 'full': its friendly message "
+             "(what was expected, what the answer gave, the hint); 'hint_only': pass or fail and "
+             "the hint, never the expected values or inputs (nor printed output); "
+             "'hint_only_until_due': hint only until the assignment's latest due date (extensions "
+             "included) has passed, then full; with no due date, hint only.").tag(config=True)
+
+    def _hint_only(self, resources) -> bool:
+        if self.hidden_feedback != "hint_only_until_due":
+            return self.hidden_feedback == "hint_only"
+        info = (resources or {}).get("nbgrader", {})
+        if not info.get("db_url") or not info.get("assignment"):
+            return True
+        key = (info["db_url"], info["assignment"])
+        if getattr(self, "_due_cache", (None,))[0] != key:
+            self._due_cache = (key, _latest_due(info["db_url"], info["assignment"]))
+        due = self._due_cache[1]
+        from datetime import datetime, timezone
+
+        return due is None or datetime.now(timezone.utc).replace(tzinfo=None) < due
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources
+        if self._hint_only(resources):
+            return _hint_only_outputs(cell), resources
         hidden = significant_lines(hidden_regions(cell.source))
 
         def clean(text: str) -> tuple[str, bool]:
@@ -119,6 +144,53 @@ class RedactHiddenOutputs(NbGraderPreprocessor):
             outputs.append(nbformat.v4.new_output("stream", name="stdout", text=WITHHELD + "\n"))
         cell.outputs = outputs
         return cell, resources
+
+
+HINT_ONLY_NOTE = ("(a hidden test: details such as expected values are shown after the due date)")
+
+
+def _latest_due(db_url: str, assignment: str):
+    """The assignment's latest due date over every student (its due date plus the longest
+    extension), naive UTC as nbgrader stores it; None without a due date."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            return None
+        if a.duedate is None:
+            return None
+        extensions = [s.extension for s in gb.assignment_submissions(assignment) if s.extension]
+        return a.duedate + max(extensions, default=a.duedate - a.duedate)
+
+
+def _hint_only_outputs(cell):
+    """Pass or fail and the hint only: a failed CheckFailed keeps its first line ("✘ what: not
+    right yet.") and its "Hint:" lines; any other error keeps only its name; printed output and
+    displays are dropped (they may show inputs); a bare number (partial credit) is kept."""
+    outputs = []
+    for out in cell.get("outputs", []):
+        kind = out.get("output_type")
+        if kind == "error":
+            name = out.get("ename", "Error")
+            lines = str(out.get("evalue", "")).splitlines()
+            if name == "CheckFailed":
+                kept = lines[:1] + [l for l in lines[1:] if l.strip().startswith("Hint")]
+            else:
+                kept = [f"{name} (raised by a hidden test)"]
+            out["evalue"] = "\n".join(kept)
+            out["traceback"] = [name, *kept]
+            outputs.append(out)
+        elif kind == "execute_result":
+            text = str(out.get("data", {}).get("text/plain", "")).strip()
+            if re.fullmatch(r"-?\d+(\.\d+)?", text):
+                out["data"] = {"text/plain": text}
+                outputs.append(out)
+    if any(o.get("output_type") == "error" for o in outputs):
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=HINT_ONLY_NOTE + "\n"))
+    cell.outputs = outputs
+    return cell
 
 
 def html_text(path: str | Path) -> str:
@@ -172,52 +244,105 @@ def leaked_lines(html_path: str | Path, graded_notebook: str | Path) -> list[str
 class FeedbackFile:
     student: str
     path: Path | None
-    status: str  # "written", "withheld" (leak found, file deleted) or "missing"
+    status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not current)
     note: str = ""
 
 
-def generate_feedback(root: str | Path, assignment: str) -> list[FeedbackFile]:
-    """Run nbgrader's generate_feedback for every graded submission of ``assignment``, then check
-    every file for hidden-test leaks; a leaking file is deleted and reported as withheld."""
+def generate_feedback(root: str | Path, assignment: str,
+                      students: list[str] | None = None) -> list[FeedbackFile]:
+    """Run nbgrader's generate_feedback for the graded submissions of ``assignment`` (or only
+    ``students``), then check every file for hidden-test leaks.
+
+    nbgrader writes into a temporary feedback folder; each file that passes the check then
+    replaces that student's file in the course's feedback folder, one by one. So a step that fails
+    (a missing gradebook, nbgrader stopping on one notebook) never deletes feedback that exists,
+    and a leaking file is never placed (reported as withheld). Submissions that need attention
+    (:mod:`mlse.attention`) get no feedback: their grade is not current.
+    """
+    import shutil
+    import tempfile
+
+    from .. import attention
+    from ..course import course_dirs, require_gradebook
     from ..nbgrader_cli import NbgraderError, run_nbgrader
 
-    root = Path(root)
-    graded = root / "autograded"
-    students = sorted(p.name for p in graded.iterdir() if (p / assignment).is_dir()) \
+    root = Path(root).resolve()
+    require_gradebook(root)
+    dirs = course_dirs(root)
+    graded = dirs.autograded
+    all_graded = sorted(p.name for p in graded.iterdir() if (p / assignment).is_dir()) \
         if graded.is_dir() else []
-    if not students:
-        raise FileNotFoundError(f"No graded submissions of {assignment} in autograded/: "
-                                f"run `mlse grade {assignment}` first.")
-    note = ""
-    try:
-        run_nbgrader(["generate_feedback", assignment, "--force"], cwd=root)
-    except NbgraderError as exc:  # nbgrader goes on past a bad notebook, then exits non-zero
-        note = str(exc).splitlines()[0]
+    waiting = attention.reasons(root, assignment)
     results = []
-    for student in students:
-        for nb_path in sorted((graded / student / assignment).glob("*.ipynb")):
-            html = root / "feedback" / student / assignment / (nb_path.stem + ".html")
-            if not html.is_file():
-                results.append(FeedbackFile(student, None, "missing", note or "nbgrader wrote none"))
-                continue
-            leaks = leaked_lines(html, nb_path)
-            if leaks:
-                html.unlink()
-                results.append(FeedbackFile(student, None, "withheld",
-                                            f"{len(leaks)} hidden line(s) found, file deleted: "
-                                            f"{leaks[0][:60]}"))
-            else:
-                results.append(FeedbackFile(student, html.relative_to(root), "written"))
+    if students:
+        unknown = [s for s in students if s not in all_graded]
+        for s in unknown:
+            why = waiting.get((assignment, s), {}).get("reason") or "no graded submission (run mlse grade)"
+            results.append(FeedbackFile(s, None, "missing", why))
+        wanted = [s for s in students if s in all_graded]
+    else:
+        wanted = all_graded
+    for s in [s for s in wanted if (assignment, s) in waiting]:
+        results.append(FeedbackFile(s, None, "attention", waiting[(assignment, s)]["reason"]))
+    wanted = [s for s in wanted if (assignment, s) not in waiting]
+    if not wanted and not results:
+        raise FileNotFoundError(f"No graded submissions of {assignment} in {graded.name}/: "
+                                f"run `mlse grade {assignment}` first.")
+    if not wanted:
+        return results
+    tmp = Path(tempfile.mkdtemp(prefix="mlse-feedback-"))
+    try:
+        args = ["generate_feedback", assignment, "--force",
+                f"--CourseDirectory.feedback_directory={tmp}"]
+        if len(wanted) == 1:
+            args.append(f"--student={wanted[0]}")
+        note = ""
+        try:
+            run_nbgrader(args, cwd=root)
+        except NbgraderError as exc:  # nbgrader goes on past a bad notebook, then exits non-zero
+            note = str(exc).splitlines()[0]
+        for student in wanted:
+            for nb_path in sorted((graded / student / assignment).glob("*.ipynb")):
+                results.append(_check_and_place(tmp / student / assignment / (nb_path.stem + ".html"),
+                                                nb_path, dirs.feedback / student / assignment,
+                                                student, root, note))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
-def feedback_with_report(root: str | Path, assignment: str, console=None) -> int:
+def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, student: str,
+                     root: Path, note: str) -> FeedbackFile:
+    """Check one freshly generated file, then put it in place (replacing only its own old copy)."""
+    import shutil
+
+    if not html.is_file():
+        old = dest_folder / html.name
+        why = (note or "nbgrader wrote none") + (" (the earlier file was kept)" if old.is_file() else "")
+        return FeedbackFile(student, None, "missing", why)
+    leaks = leaked_lines(html, graded_notebook)
+    if leaks:
+        return FeedbackFile(student, None, "withheld",
+                            f"{len(leaks)} hidden line(s) found, file not placed: {leaks[0][:60]}")
+    dest_folder.mkdir(parents=True, exist_ok=True)
+    for extra in html.parent.iterdir():  # nbgrader may write assets beside the page
+        if extra.is_file() and extra != html and not (dest_folder / extra.name).exists():
+            shutil.copy2(extra, dest_folder / extra.name)
+    dest = dest_folder / html.name
+    tmp = dest.with_name(dest.name + ".new")
+    shutil.copy2(html, tmp)
+    tmp.replace(dest)
+    return FeedbackFile(student, dest.relative_to(root), "written")
+
+
+def feedback_with_report(root: str | Path, assignment: str, console=None,
+                         students: list[str] | None = None) -> int:
     """:func:`generate_feedback` with a summary table; returns the number of problems."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    results = generate_feedback(root, assignment)
+    results = generate_feedback(root, assignment, students)
     table = Table(title=f"{assignment}: feedback for {len(results)} notebook(s)")
     for col in ("student", "outcome", "file or reason"):
         table.add_column(col, overflow="fold")

@@ -38,7 +38,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Integer, List, Unicode
 
 from . import zygote as _zygote
-from .cgroup import SubmissionCgroup, cgroup_support, sweep_stale_cgroups
+from .cgroup import SubmissionCgroup, sweep_stale_cgroups
 from .cleanup import remove_tree
 
 
@@ -315,6 +315,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                               "per kernel (root only)").tag(config=True)
     uid_base = Integer(1_790_000_000, help="first anonymous uid for sandboxes").tag(config=True)
     uid_count = Integer(256).tag(config=True)
+    namespaces = Bool(True, help="isolate the kernel in Linux namespaces when the machine allows it; "
+                                 "False keeps only the limits, the uid and the working copy "
+                                 "(`mlse grade --no-sandbox`)").tag(config=True)
     require_isolation = Bool(False, help="refuse to run when namespaces are not available, "
                                          "instead of warning").tag(config=True)
     hide = List(Unicode(), help="more folders to hide inside exposed ones").tag(config=True)
@@ -343,6 +346,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     # -- set-up --------------------------------------------------------------------------
 
     def _mode(self) -> str:
+        if not self.namespaces:
+            self.log.warning("sandbox: reduced isolation (none): namespaces turned off by configuration")
+            return "none"
         mode, reason = isolation_available()
         if mode != "root" and reason:
             if self.require_isolation and mode == "none":
