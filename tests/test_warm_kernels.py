@@ -23,6 +23,19 @@ from mlse.sandbox import zygote
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the zygote forks (Linux)")
 
+
+@pytest.fixture
+def tmp_path():
+    """A short folder of this test's own for its sandboxes (their unix sockets must fit 107 bytes)."""
+    import tempfile
+    from pathlib import Path
+
+    from mlse.sandbox.cleanup import remove_tree
+
+    folder = Path(tempfile.mkdtemp(prefix="mlse-t-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    yield folder
+    remove_tree(folder)
+
 LEAVE = r'''
 import ctypes, json, os, subprocess, sys
 import helpers.checks, numpy
