@@ -665,6 +665,10 @@ def _worker_init() -> None:
 
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):  # out of the parent's group: die with it all the same
+        from ..sandbox.launcher import die_with_parent
+
+        die_with_parent()  # a `kill -9` of mlse grade ends its workers, their zygotes and kernels
 
 
 def _stop_pool(pool: ProcessPoolExecutor, futures: dict) -> None:

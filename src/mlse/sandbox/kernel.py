@@ -227,9 +227,9 @@ def kernel_environment(python: str, box: Path) -> dict:
     return env
 
 
-#: Longest sandbox root that leaves room for ``/mlse-sbx-XXXXXXXX/ipc/kernel-NN`` in a unix socket
+#: Longest sandbox root that leaves room for ``/mlse-sbx-XXXXXXXX/ipc/kernel-N`` in a unix socket
 #: path (107 bytes on Linux); a longer one (a deep TMPDIR) is replaced by /tmp.
-MAX_ROOT_BYTES = 70
+MAX_ROOT_BYTES = 76
 
 
 def make_box(root: str | Path | None, disk_mb: int | None) -> tuple[Path, str]:
