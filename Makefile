@@ -1,5 +1,5 @@
 # Two commands do all the set-up (see README.md):
-#   make course   set up, then open the course in JupyterLab
+#   make course   set up, copy the exercises to your own my-work/ (once), then open the course in JupyterLab
 #   make test     set up, then run the whole test suite (what CI runs)
 # Both build a virtual environment in .venv/ with the Python found as $(PYTHON) (3.10 or newer).
 
@@ -10,11 +10,12 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: course test setup setup-test release clean help
+.PHONY: course test setup setup-test workspace release clean help
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make course   set up and open the course in JupyterLab"
+	@echo "make course   set up, make your workspace my-work/ and open the course in JupyterLab"
+	@echo "make workspace  copy exercises that are not in my-work/ yet (never overwrites your work)"
 	@echo "make test     set up and run the whole test suite"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
 	@echo "make clean    remove the environment and an instructor's local grading state"
@@ -39,7 +40,19 @@ setup-test: $(VENV)/.installed-test
 # Jupyter refuses to start as root unless told to (containers and cloud shells often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-course: setup
+# A self-paced learner's own copy of the exercises: git ignores it, and nothing here overwrites it.
+# exercises/ stays exactly what nbgrader generates (make test checks it). Rerun after a course
+# update to get new exercises; notebooks you already have are kept as they are.
+WORK := my-work
+
+workspace:
+	@for notebook in exercises/*/*.ipynb; do \
+		mine="$(WORK)/$${notebook#exercises/}"; \
+		if [ ! -e "$$mine" ]; then mkdir -p "$$(dirname "$$mine")" && cp "$$notebook" "$$mine" && echo "new in $(WORK)/: $${notebook#exercises/}"; fi; \
+	done
+
+# JupyterLab opens at the course folder (lessons in course/, your work in my-work/) on lesson 0.
+course: setup workspace
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=. course/00_start_here.ipynb
 
 test: setup-test

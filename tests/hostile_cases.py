@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from mlse.notebook_cells import grade_id, is_autograded_test
 from nbformat.v4 import new_code_cell
 
 from simulated import answer_cells, fill_answers
@@ -49,13 +51,8 @@ class Case:
     probe: bool = False                      # the notebook prints a PROBE_MARK report
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def _tests(nb) -> dict[str, float]:
-    return {_grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+    return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in nb.cells if is_autograded_test(c)}
 
 
 def _dump(nb) -> bytes:
@@ -67,12 +64,12 @@ def _dump(nb) -> bytes:
     return nbformat.writes(nb).encode()
 
 
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if _grade_id(c) == grade_id)
+def _cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
 
 
-def _index(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells) if _grade_id(c) == grade_id)
+def _index(nb, gid):
+    return next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
 
 
 def _attack(full, code: str, before_answer: bool = True):
@@ -124,7 +121,7 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
     solution_nb = nbformat.read(solution, as_version=4)
     released_nb = nbformat.read(released, as_version=4)
     name = Path(released).name
-    ids = {_grade_id(c) for c in answer_cells(solution_nb)}
+    ids = {grade_id(c) for c in answer_cells(solution_nb)}
     full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
     tests = _tests(full)
     all_pass = dict(tests)
@@ -155,11 +152,11 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
 
     # -- grade cells moved about --------------------------------------------------------------
     nb = copy.deepcopy(full)
-    nb.cells = [c for c in nb.cells if _grade_id(c) not in {"part2_hidden", "part3_visible"}]
+    nb.cells = [c for c in nb.cells if grade_id(c) not in {"part2_hidden", "part3_visible"}]
     add("deleted_tests", "two test cells deleted (one hidden, one visible)", nb, all_pass,
         {"deleted_cell"})
     nb = copy.deepcopy(full)
-    nb.cells = [c for c in nb.cells if _grade_id(c) != "part4_projected"]
+    nb.cells = [c for c in nb.cells if grade_id(c) != "part4_projected"]
     add("deleted_answer", "the Part 4 answer cell deleted",
         nb, {g: (0.0 if g.startswith("part4") else p) for g, p in tests.items()}, {"deleted_cell"})
     nb = copy.deepcopy(full)
@@ -261,7 +258,7 @@ def build_isolation_cases(solution: str | Path, released: str | Path) -> list[Ca
     solution_nb = nbformat.read(solution, as_version=4)
     released_nb = nbformat.read(released, as_version=4)
     name = Path(released).name
-    ids = {_grade_id(c) for c in answer_cells(solution_nb)}
+    ids = {grade_id(c) for c in answer_cells(solution_nb)}
     full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
     tests = _tests(full)
     all_pass = dict(tests)

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import nbformat
 
+from mlse.notebook_cells import grade_id
+
 __all__ = ["answer_cells", "blank_submission", "half_done_submission", "fill_answers"]
-
-
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def answer_cells(nb) -> list:
@@ -24,7 +22,7 @@ def answer_cells(nb) -> list:
 
 def _autograded_answers(nb) -> list[str]:
     """grade_ids of answer cells that tests grade (code answers that are not graded by hand)."""
-    return [_grade_id(c) for c in answer_cells(nb)
+    return [grade_id(c) for c in answer_cells(nb)
             if c.cell_type == "code" and not c.metadata["nbgrader"].get("grade")]
 
 
@@ -41,9 +39,9 @@ def blank_submission(released: str | Path):
 
 def fill_answers(released, solution, grade_ids: set[str]):
     """A copy of ``released`` whose answer cells in ``grade_ids`` hold the solution's source."""
-    solution_sources = {_grade_id(c): c.source for c in answer_cells(solution)}
+    solution_sources = {grade_id(c): c.source for c in answer_cells(solution)}
     for cell in answer_cells(released):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in grade_ids and gid in solution_sources:
             cell.source = solution_sources[gid]
     return released

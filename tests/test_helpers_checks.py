@@ -104,3 +104,73 @@ def test_check_raises_explains_each_way_to_go_wrong():
         check_raises(ValueError, strict, -1, what="a negative x", message_has="tier")
     with pytest.raises(CheckFailed, match="TypeError"):
         check_raises(ValueError, strict, "a", what="a string")
+
+
+# --- Lesson checks never raise, and accept the right idea in its common forms (issue 14) ---
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from helpers.checks import quiz_function  # noqa: E402
+
+WEIRD_ANSWERS = [None, "", "0.085", "abc", 3, -1.5, True, [1, 2], (1,), {"a": 1}, {1, 2}, object(),
+                 np.array([1, 2, 3]), np.zeros((2, 2)), pd.DataFrame({"a": [1, 2]}), pd.Series([1.0]), float("nan")]
+
+
+@pytest.mark.parametrize("correct", ["macro F1", 0.085, 3, False, ("access", "technical"), {"Mathematics", "Statistics"},
+                                     lambda a: abs(a - 0.085) < 0.001, lambda a: a["x"] > 0, lambda a: len(a) == 2])
+def test_quiz_never_raises_whatever_is_typed(correct, capsys):
+    for answer in WEIRD_ANSWERS:
+        quiz(answer, correct, "a question", "a hint")
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("answer, correct", [
+    ("macro-F1", "macro F1"), ("Macro_F1 ", "macro F1"), ("'macro F1'", "macro F1"),
+    ("access, technical", ("access", "technical")), ("access -> technical", ("access", "technical")),
+    (["access", "technical"], ("access", "technical")), ("False", False), ("3", 3), ("0.085", 0.085),
+    (["statistics", "Mathematics"], {"Mathematics", "Statistics"}),
+    ("0.085", lambda a: abs(a - 0.085) < 0.0015), (3.0, 3),
+])
+def test_quiz_accepts_the_right_idea_in_common_forms(answer, correct, capsys):
+    assert quiz(answer, correct, "q", "h")
+    assert "✔" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, correct", [
+    ("technical, access", ("access", "technical")), (0, False), ("accuracy", "macro F1"), (4, 3),
+    ("0.09", lambda a: abs(a - 0.085) < 0.0015), ({"Mathematics"}, {"Mathematics", "Statistics"}),
+])
+def test_quiz_still_says_wrong(answer, correct, capsys):
+    assert not quiz(answer, correct, "q", "h")
+    assert "✘ Not quite" in capsys.readouterr().out
+
+
+def test_quiz_says_how_to_write_the_right_idea(capsys):
+    quiz("False", False, "q", "h")
+    assert "Right idea" in capsys.readouterr().out
+
+
+def test_quiz_function_never_raises_and_explains(capsys):
+    def double(x):
+        return 2 * x
+
+    assert quiz_function(double, [((1,), 2), ((2.5,), 5.0)], "double", "h")
+    assert not quiz_function(lambda x: x, [((1,), 2)], "double", "h")
+    assert not quiz_function(lambda x: 1 / 0, [((1,), 2)], "double", "h")
+    assert not quiz_function(..., [((1,), 2)], "double", "h")
+    assert not quiz_function(42, [((1,), 2)], "double", "h")
+    assert quiz_function(lambda x: int("x"), [(("x",), ValueError)], "an error", "h")
+    out = capsys.readouterr().out
+    assert "Traceback" not in out and "Your turn" in out and "raised ZeroDivisionError" in out
+
+
+def test_answer_of_keeps_got_and_hint_when_arguments_print_on_many_lines():
+    table = pd.DataFrame({"text": ["a"] * 50, "team": ["b"] * 50})
+    with pytest.raises(CheckFailed) as info:
+        answer_of(lambda train, test: 1 / 0, table, np.arange(100).reshape(10, 10))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 4  # what, expected, got, hint: each on one line
+    assert lines[2].lstrip().startswith("Got:") and lines[3].lstrip().startswith("Hint:")
+    assert "DataFrame of 50 rows" in lines[0]

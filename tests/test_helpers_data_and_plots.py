@@ -50,7 +50,11 @@ def test_plot_day_draws_one_bar_per_activity():
     days = load_day()
     ax = plot_day(days)
     assert len(ax.patches) == sum(len(rows) for rows in days.values())
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Software engineer", "ML engineer"]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "ML ENGINEER" and "SOFTWARE ENGINEER" in labels  # a heading per role
+    assert any("On call" in label for label in labels)  # every bar is labelled with its activity
+    categories = {t.get_text() for t in ax.texts}
+    assert {"on-call", "experiments", "coding"} <= categories  # and its kind of activity
     matplotlib.pyplot.close("all")
 
 

@@ -53,6 +53,9 @@ def test_names_sign_tickets():
     ("I forgot my PASSWORD", "access"), ("Refund please, I was charged twice", "billing"),
     ("The webhook to Slack fails", "integrations"), ("Can we get a quote?", "sales"),
     ("The app crashes", "technical"), ("Hello there", None),
+    ("Please activate my account", None), ("It loads rapidly now", None),  # no "vat", no "api"
+    ("Our VAT number changed", "billing"), ("The API returns 500", "integrations"),
+    ("I am locked out after logging in twice", "access"),
 ])
 def test_keyword_rules(text, team):
     assert route_by_keywords(text) == team

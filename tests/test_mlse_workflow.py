@@ -20,7 +20,8 @@ import pytest
 from conftest import ASSIGNMENTS, ROOT
 from mlse.demo import make_demo_class
 from mlse.outputs.export import export_grades
-from mlse.outputs.feedback import _visible_lines, generate_feedback, hidden_regions, html_text, significant_lines
+from mlse.notebook_cells import hidden_lines
+from mlse.outputs.feedback import _visible_lines, generate_feedback, html_text, significant_lines
 from mlse.gradebook import cell_scores, db_url_for, gradebook_rows
 from mlse.grade.batch import grade_assignment
 from mlse.nbgrader_cli import run_nbgrader
@@ -179,7 +180,7 @@ def test_no_feedback_file_contains_a_line_of_a_hidden_test(demo_class):
             solution = nbformat.read(source, as_version=4)
             hidden = set()
             for cell in solution.cells:
-                hidden |= significant_lines(hidden_regions(cell.source))
+                hidden |= significant_lines(hidden_lines(cell.source))
             released = nbformat.read(ROOT / "exercises" / assignment / source.name, as_version=4)
             graded = nbformat.read(parallel / "autograded" / LEAKY / assignment / source.name, as_version=4)
             raw = "\n".join(str(o) for c in graded.cells for o in c.get("outputs", []))

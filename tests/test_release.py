@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import nbformat
+
+from mlse.notebook_cells import split_hidden
 import pytest
 
 from conftest import ASSIGNMENTS, ROOT
@@ -33,26 +35,13 @@ def test_exercises_are_generated_from_solutions(generated_workspace, assignment)
                       f"solutions/: regenerate it with `mlse release {assignment}`, never edit it by hand")
 
 
-def _split_hidden(source: str) -> tuple[list[str], list[str]]:
-    """(lines outside hidden-test regions, lines inside them) of a cell's source."""
-    visible, hidden, inside = [], [], False
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line:
-            inside = True
-        elif "END HIDDEN TESTS" in line:
-            inside = False
-        else:
-            (hidden if inside else visible).append(line)
-    return visible, hidden
-
-
 def _hidden_lines(source: str) -> list[str]:
     """Hidden-test lines long enough to be specific (not `else:`)."""
-    return [line.strip() for line in _split_hidden(source)[1] if len(line.strip()) > 25]
+    return [line.strip() for line in split_hidden(source)[1] if len(line.strip()) > 25]
 
 
 def _visible_lines(source: str) -> list[str]:
-    return _split_hidden(source)[0]
+    return split_hidden(source)[0]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

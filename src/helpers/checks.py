@@ -31,6 +31,7 @@ __all__ = [
     "names_used",
     "same_code",
     "quiz",
+    "quiz_function",
     "Verdict",
     "NOT_ANSWERED",
 ]
@@ -65,10 +66,36 @@ class CheckFailed(AssertionError):
         return ["CheckFailed", *self._message().splitlines()]
 
 
-def _short(value: Any, limit: int = 200) -> str:
-    """``repr`` cut to a readable length, so a huge wrong answer does not flood the cell."""
-    text = repr(value)
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line (runs of spaces and line breaks become one space), cut to ``limit``."""
+    text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A one-line ``repr`` cut to a readable length, so a huge wrong answer does not flood the cell.
+
+    Tables and arrays are described by their shape rather than printed: their ``repr`` spans many
+    lines, and a message must keep its "Got:" and "Hint:" lines in view (``mlse check`` keeps the
+    first four lines of a failure).
+    """
+    kind = type(value).__name__
+    # only the judge's own tables and arrays are asked for a shape (a stand-in for an object of the
+    # learner's, in a judge, would have to ask the learner's kernel)
+    shape = getattr(value, "shape", None) if kind in ("DataFrame", "Series", "ndarray") else None
+    try:
+        if kind == "DataFrame" and shape is not None:
+            columns = ", ".join(map(str, list(value.columns)[:8]))
+            more = ", ..." if len(value.columns) > 8 else ""
+            return _one_line(f"DataFrame of {shape[0]} rows, columns [{columns}{more}]", limit)
+        if kind == "Series" and shape is not None:
+            return _one_line(f"Series of {shape[0]} values, named {getattr(value, 'name', None)!r}", limit)
+        if kind == "ndarray" and shape is not None and getattr(value, "size", 0) > 12:
+            return _one_line(f"array of shape {tuple(shape)}, dtype {value.dtype}", limit)
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails still gets a message
+        text = f"<a {kind} that cannot be shown>"
+    return _one_line(text, limit)
 
 
 def _passed(what: str) -> None:
@@ -143,7 +170,7 @@ def answer_of(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise CheckFailed(
             f"{name}({_shown_args(args, kwargs)})",
             "an answer, not an error",
-            f"{type(exc).__name__}: {str(exc)[:160]}",
+            f"{type(exc).__name__}: {_one_line(exc, 160)}",
             "Which input did your function not expect? The task says what to do with it.",
         ) from None
 
@@ -164,27 +191,253 @@ class Verdict:
         pass
 
 
-def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str = "") -> Verdict:
-    """A lesson check that never raises: it prints a verdict and returns whether it was right
-    (a :class:`Verdict`, true when right).
+def _words(text: str) -> str:
+    """A string in its plainest form: lower case, no quotes around it, and hyphens, underscores
+    and runs of spaces made single spaces ("Macro-F1 " -> "macro f1")."""
+    text = str(text).strip().strip("\"'`").strip().lower()
+    for mark in "-_":
+        text = text.replace(mark, " ")
+    return " ".join(text.split())
 
-    ``correct`` may be a value or a predicate (a function taking the answer). Strings are
-    compared without case or surrounding spaces, so "ML" and " ml " both count.
+
+def _parsed(text: str) -> Any:
+    """What a learner probably meant by typing ``text`` in quotes: a number, a bool, None, or a
+    Python literal (``"(1, 2)"``); the text itself when it is none of those."""
+    import ast
+
+    plain = text.strip()
+    lowered = plain.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    try:
+        return int(plain.replace(",", "").replace("_", ""))
+    except ValueError:
+        pass
+    try:
+        return float(plain.replace(",", "").replace("_", ""))
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(plain)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def _items(answer: Any) -> list | None:
+    """The parts of an answer that lists several things: a list, tuple or set, or a text such as
+    "access, technical" or "access -> technical". None when it is not such an answer."""
+    if isinstance(answer, str):
+        for separator in ("->", "→", ",", ";", "/", " and ", " vs "):
+            if separator in answer:
+                return [part for part in (p.strip() for p in answer.split(separator)) if part]
+        return None
+    if isinstance(answer, (list, tuple, set, frozenset)):
+        return list(answer)
+    try:  # a NumPy array or a pandas Index of names
+        return list(answer) if hasattr(answer, "__len__") and not isinstance(answer, (dict, bytes)) else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _same(answer: Any, correct: Any, tol: float | None) -> bool:
+    """Is ``answer`` the ``correct`` value, in the same kind of value? Never raises."""
+    try:
+        if isinstance(correct, bool) or isinstance(answer, bool):
+            return isinstance(answer, bool) and isinstance(correct, bool) and answer == correct
+        if isinstance(correct, numbers.Real):
+            if not isinstance(answer, numbers.Real):
+                return False
+            limit = 1e-9 if tol is None else tol
+            return math.isclose(float(answer), float(correct), rel_tol=0, abs_tol=limit)
+        if isinstance(correct, str):
+            return isinstance(answer, str) and _words(answer) == _words(correct)
+        if isinstance(correct, (set, frozenset)):
+            items = _items(answer)
+            return items is not None and not isinstance(answer, str) and \
+                {_words(i) if isinstance(i, str) else i for i in items} == \
+                {_words(i) if isinstance(i, str) else i for i in correct}
+        if isinstance(correct, (tuple, list)):
+            items = _items(answer)
+            return items is not None and not isinstance(answer, (str, set, frozenset)) and \
+                len(items) == len(correct) and all(_same(a, c, tol) for a, c in zip(items, correct))
+        return bool(answer == correct)
+    except Exception:  # noqa: BLE001 - an answer that cannot be compared is not this answer
+        return False
+
+
+def _idea(answer: Any, correct: Any, tol: float | None) -> bool:
+    """Is ``answer`` the right idea written another way (a number or a bool in quotes, a list
+    typed as text, a set given as a list)? Never raises."""
+    try:
+        if isinstance(answer, str) and not isinstance(correct, str):
+            parsed = _parsed(answer)
+            if parsed is not answer and _same(parsed, correct, tol):
+                return True
+        if isinstance(correct, (set, frozenset, tuple, list)):
+            items = _items(answer)
+            if items is None:
+                return False
+            if isinstance(correct, (set, frozenset)):
+                return {_words(i) if isinstance(i, str) else i for i in items} == \
+                    {_words(i) if isinstance(i, str) else i for i in correct}
+            return len(items) == len(correct) and all(
+                _same(a, c, tol) or _idea(a, c, tol) for a, c in zip(items, correct))
+        if isinstance(correct, numbers.Real) and not isinstance(correct, bool) and \
+                isinstance(answer, numbers.Real) and not isinstance(answer, bool):
+            return False
+        return False
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _written(correct: Any) -> str:
+    """How to write ``correct`` in a cell, said for a learner."""
+    if isinstance(correct, bool):
+        return f"{correct} (True or False without quotes)"
+    if isinstance(correct, numbers.Real):
+        return f"{correct!r} (a number, without quotes)"
+    if isinstance(correct, (set, frozenset)):
+        return "{" + ", ".join(repr(c) for c in sorted(correct, key=str)) + "} (a set of names)"
+    if isinstance(correct, tuple):
+        return "(" + ", ".join(repr(c) for c in correct) + ") (a tuple, in that order)"
+    return repr(correct)
+
+
+def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str = "", *,
+         accept: tuple = (), tol: float | None = None, form: str | None = None) -> Verdict:
+    """A lesson check that never raises, whatever the learner typed: it prints a verdict and
+    returns whether it was right (a :class:`Verdict`, true when right).
+
+    ``correct`` is the right value: a string (compared without case, quotes, hyphens or extra
+    spaces, so "Macro-F1" is "macro F1"), a number (within ``tol``; exact for whole numbers by
+    default), a bool, a set (any order) or a tuple (in order); or a predicate, a function of the
+    answer that returns true when it is right. ``accept`` lists other ways to say the right thing
+    ("macro-averaged F1"). The right idea in another form (``"0.085"`` in quotes for a number,
+    ``"False"`` for ``False``, ``"access, technical"`` for a tuple) counts as right, and the message
+    says how to write it; ``form`` overrides that advice.
     """
     if answer is NOT_ANSWERED:
         print(f"✎ Your turn: {question}\n  Replace the ... with your answer and run the cell again.")
         return Verdict(False)
-    if callable(correct):
-        right = bool(correct(answer))
-    elif isinstance(correct, str) and isinstance(answer, str):
-        right = answer.strip().lower() == correct.strip().lower()
-    else:
-        right = answer == correct
+    try:
+        if callable(correct):
+            right = _predicate(correct, answer)
+            idea = False
+            if not right and isinstance(answer, str):
+                parsed = _parsed(answer)
+                idea = parsed is not answer and _predicate(correct, parsed)
+            advice = form
+        else:
+            right = _same(answer, correct, tol) or any(_same(answer, other, tol) for other in accept)
+            idea = not right and (_idea(answer, correct, tol) or any(_idea(answer, o, tol) for o in accept))
+            advice = form or _written(correct)
+    except Exception:  # noqa: BLE001 - a check never stops the lesson
+        right, idea, advice = False, False, form
     if right:
         print(f"✔ Right. {explanation}".rstrip())
+    elif idea:
+        how = f" Next time write it as {advice}." if advice else ""
+        print(f"✔ Right idea.{how} {explanation}".rstrip())
     else:
-        print(f"✘ Not quite ({_short(answer)}). Hint: {hint}")
-    return Verdict(right)
+        print(f"✘ Not quite ({_short(answer, 120)}). Hint: {hint}")
+    return Verdict(right or idea)
+
+
+def _predicate(correct: Callable[[Any], Any], answer: Any) -> bool:
+    """A predicate's verdict on an answer; an answer that makes the predicate fail is wrong."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return bool(correct(answer))
+    except Exception:  # noqa: BLE001 - wrong type or shape: simply not the right answer
+        return False
+
+
+def _close_enough(got: Any, want: Any, tol: float) -> bool:
+    """``got`` equals ``want``: numbers within ``tol``, arrays and tables element by element."""
+    try:
+        import numpy as np
+
+        if isinstance(want, bool) or isinstance(got, bool):
+            return got == want and isinstance(got, (bool, np.bool_)) == isinstance(want, (bool, np.bool_))
+        if isinstance(want, numbers.Real):
+            return isinstance(got, numbers.Real) and math.isclose(float(got), float(want),
+                                                                  rel_tol=tol, abs_tol=tol)
+        if hasattr(want, "equals") and hasattr(got, "equals"):  # pandas
+            return bool(want.equals(got))
+        if isinstance(want, np.ndarray) or isinstance(got, np.ndarray):
+            got_a, want_a = np.asarray(got), np.asarray(want)
+            if got_a.shape != want_a.shape:
+                return False
+            if want_a.dtype.kind in "fiu" and got_a.dtype.kind in "fiub":
+                return bool(np.allclose(got_a, want_a, rtol=tol, atol=tol))
+            return bool((got_a == want_a).all())
+        if isinstance(want, dict):
+            return isinstance(got, dict) and set(got) == set(want) and all(
+                _close_enough(got[k], want[k], tol) for k in want)
+        if isinstance(want, (list, tuple)):
+            return isinstance(got, (list, tuple)) and len(got) == len(want) and all(
+                _close_enough(g, w, tol) for g, w in zip(got, want))
+        return bool(got == want)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def quiz_function(function: Any, cases: list, what: str, hint: str, explanation: str = "",
+                  tol: float = 1e-6) -> Verdict:
+    """A lesson's coding exercise, checked without ever raising: call ``function`` on each case
+    and print a verdict (a :class:`Verdict`, true when every case is right).
+
+    ``cases`` is a list of ``(args, expected)``: ``args`` a tuple of arguments, ``expected`` the
+    value the call must return (numbers within ``tol``), or ``(args, error)`` with an exception
+    class the call must raise. The first wrong case is shown with what was expected.
+    """
+    if function is NOT_ANSWERED or function is None:
+        print(f"✎ Your turn: {what}\n  Write your code in the cell above, run it, then run this cell.")
+        return Verdict(False)
+    if not callable(function):
+        print(f"✘ Not quite: {what} should be a function, but it is {_short(function, 80)}. "
+              f"Hint: define it with def, and run that cell.")
+        return Verdict(False)
+    for args, expected in cases:
+        args = args if isinstance(args, tuple) else (args,)
+        call = f"{getattr(function, '__name__', 'your function')}({_shown_args(args, {})})"
+        wants_error = isinstance(expected, type) and issubclass(expected, BaseException)
+        try:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = function(*args)
+        except NotImplementedError:
+            print(f"✎ Your turn: {what}\n  Replace the ... (or raise NotImplementedError) in the cell above "
+                  "with your code, run it, then run this cell.")
+            return Verdict(False)
+        except Exception as exc:  # noqa: BLE001 - an error is an answer to explain
+            if wants_error and isinstance(exc, expected):
+                continue
+            want = f"a {expected.__name__}" if wants_error else _short(expected, 120)
+            print(f"✘ Not quite: {call} raised {type(exc).__name__}: {_one_line(exc, 120)}\n"
+                  f"  Expected: {want}\n  Hint: {hint}")
+            return Verdict(False)
+        if wants_error:
+            print(f"✘ Not quite: {call} returned {_short(got, 120)}\n  Expected: a {expected.__name__}\n"
+                  f"  Hint: {hint}")
+            return Verdict(False)
+        if got is Ellipsis:
+            print(f"✎ Your turn: {what}\n  Replace the ... in the cell above with your code, run it, "
+                  "then run this cell.")
+            return Verdict(False)
+        if not _close_enough(got, expected, tol):
+            print(f"✘ Not quite: {call} returned {_short(got, 120)}\n  Expected: {_short(expected, 120)}\n"
+                  f"  Hint: {hint}")
+            return Verdict(False)
+    print(f"✔ Right: {what}. {explanation}".rstrip())
+    return Verdict(True)
 
 
 def check_raises(error: type[BaseException], function: Callable[..., Any], *args: Any, what: str,
@@ -202,11 +455,11 @@ def check_raises(error: type[BaseException], function: Callable[..., Any], *args
     except error as exc:
         if message_has is not None and message_has.lower() not in str(exc).lower():
             raise CheckFailed(what, f"a {error.__name__} whose message mentions {message_has!r}",
-                              f"{type(exc).__name__}: {_short(str(exc))}", hint) from None
+                              f"{type(exc).__name__}: {_one_line(exc, 200)}", hint) from None
         _passed(what)
         return
     except Exception as exc:  # noqa: BLE001 - the wrong kind of error is an answer to explain
-        raise CheckFailed(what, f"a {error.__name__}", f"{type(exc).__name__}: {_short(str(exc))}",
+        raise CheckFailed(what, f"a {error.__name__}", f"{type(exc).__name__}: {_one_line(exc, 200)}",
                           hint) from None
     raise CheckFailed(what, f"a {error.__name__}", "no error", hint)
 

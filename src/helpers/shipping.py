@@ -18,6 +18,7 @@ build, in the notebook, so it stays in front of the learner.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Iterable
@@ -111,11 +112,22 @@ KEYWORDS = {
 }
 
 
+def _keyword_pattern(word: str) -> "re.Pattern[str]":
+    """A keyword as a whole word or phrase, with an optional plural or verb ending: "crash" matches
+    "crashes", "vat" matches "VAT" but not "activate", "api" not "rapidly"."""
+    phrase = r"\s+".join(map(re.escape, word.split()))
+    return re.compile(r"(?<![\w])" + phrase + r"(?:s|es|ed|ing)?(?![\w])")
+
+
+_PATTERNS = {team: [_keyword_pattern(word) for word in words] for team, words in KEYWORDS.items()}
+
+
 def route_by_keywords(text: str) -> str | None:
-    """The first team (in :data:`KEYWORDS` order) with a keyword in ``text``, or None."""
+    """The first team (in :data:`KEYWORDS` order) with a keyword in ``text`` as a whole word, or
+    None. Whole words only: "activate" is not about "vat", nor "rapidly" about an "api"."""
     lowered = text.lower()
-    for team, words in KEYWORDS.items():
-        if any(word in lowered for word in words):
+    for team, patterns in _PATTERNS.items():
+        if any(pattern.search(lowered) for pattern in patterns):
             return team
     return None
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from .notebook_cells import nbgrader_meta
 from .workspace import list_assignments, notebooks_of
 
 __all__ = ["PROFILES", "DemoStudent", "demo_students", "make_submission", "make_demo_class"]
@@ -187,21 +188,17 @@ def one_slip(code: str, rng: random.Random) -> str:
 # Submissions
 
 
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
 def make_submission(released: Path, solution: Path, profile: str, rng: random.Random):
     """The released exercise with answers filled in as a student of ``profile`` would."""
     nb = nbformat.read(released, as_version=4)
-    sol = {(_meta(c).get("grade_id")): c.source for c in nbformat.read(solution, as_version=4).cells
-           if _meta(c).get("solution")}
-    answers = [c for c in nb.cells if _meta(c).get("solution")]
+    sol = {(nbgrader_meta(c).get("grade_id")): c.source for c in nbformat.read(solution, as_version=4).cells
+           if nbgrader_meta(c).get("solution")}
+    answers = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
     code_answers = [c for c in answers if c.cell_type == "code"]
     stop = rng.randrange(1, max(2, len(code_answers))) if profile == "partial" else None
     slip_at = rng.randrange(len(code_answers)) if code_answers else None
     for cell in answers:
-        gid = _meta(cell).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         if gid not in sol or profile == "blank":
             continue
         text = _solution_text(sol[gid])

@@ -14,7 +14,7 @@ from typing import Literal
 __all__ = [
     "HIDDEN_BEGIN", "HIDDEN_END", "SOLUTION_BEGIN", "SOLUTION_END",
     "nbgrader_meta", "grade_id", "role", "is_answer", "is_autograded_test", "is_given_code",
-    "hidden_regions", "split_hidden", "solution_lines",
+    "hidden_regions", "hidden_lines", "split_hidden", "solution_lines",
 ]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -78,6 +78,11 @@ def split_hidden(source: str) -> tuple[list[str], list[str]]:
         else:
             (hidden if inside else visible).append(line)
     return visible, hidden
+
+
+def hidden_lines(source: str) -> list[str]:
+    """Every line inside the hidden-test regions of a cell's source, markers excluded."""
+    return split_hidden(source)[1]
 
 
 def hidden_regions(source: str) -> list[str]:

@@ -9,6 +9,8 @@ code is never shown (its output goes through the same redaction as instructor fe
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,18 +141,62 @@ def _hidden_only_tests(source_nb: Path) -> set[str]:
 
 def _generate(ws: Path, assignment: str) -> None:
     """nbgrader generate_assignment, in-process (a learner should not wait for two interpreters
-    to start): it records the assignment, with its hidden tests, in the throwaway gradebook."""
+    to start): it records the assignment, with its hidden tests, in the throwaway gradebook.
+
+    Generating is most of a check's time (nbgrader creates a gradebook through an ``alembic``
+    subprocess), and its result depends only on the assignment's source notebooks, the course's
+    nbgrader_config.py and nbgrader's version; so the gradebook and the release it makes are kept
+    in the user's cache folder (``~/.cache/mlse/generated/``), under a digest of those, and reused.
+    """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
+    from .course import course_dirs
     from .grade.batch import _load_course_config
 
     config = _load_course_config(ws, {})
+    dirs = course_dirs(ws, config)
+    release = dirs.release / assignment
+    cached = _cache_folder() / _generation_key(ws, dirs.source / assignment)
+    if (cached / "gradebook.db").is_file() and (cached / "release").is_dir():
+        shutil.copyfile(cached / "gradebook.db", ws / "gradebook.db")
+        shutil.rmtree(release, ignore_errors=True)
+        shutil.copytree(cached / "release", release)
+        return
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment
     app = GenerateAssignment(coursedir=coursedir, config=config)
     app.force = True
     app.start()
+    staging = None
+    try:  # kept for next time: written beside, then renamed (two checks at once both succeed)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_cache_folder()))
+        shutil.copyfile(ws / "gradebook.db", staging / "gradebook.db")
+        shutil.copytree(release, staging / "release")
+        os.rename(staging, cached)
+    except OSError:  # stored by another check first, or no cache folder: generating again is fine
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _cache_folder() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "mlse" / "generated"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _generation_key(ws: Path, source: Path) -> str:
+    """A digest of everything generate_assignment's output depends on."""
+    import hashlib
+
+    import nbgrader
+
+    digest = hashlib.sha256(f"nbgrader {nbgrader.__version__}\n".encode())
+    digest.update((ws / "nbgrader_config.py").read_bytes())
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
 
 
 def _has_hidden_tests(source: Path) -> bool:

@@ -660,15 +660,19 @@ class _deferred_interrupts:  # noqa: N801
 
 def _worker_init() -> None:
     """Each worker in its own process group: Ctrl-C at the terminal reaches only the parent, which
-    stops the workers itself (:func:`_stop_pool`), with everything they started."""
+    stops the workers itself (:func:`_stop_pool`), with everything they started. And each worker
+    dies with the parent (``PR_SET_PDEATHSIG``): a parent killed with -9 cannot stop them itself,
+    and a worker left behind would keep a zygote and kernels alive."""
     import signal
+
+    from ..sandbox.launcher import die_with_parent
 
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):  # out of the parent's group: die with it all the same
-        from ..sandbox.launcher import die_with_parent
-
-        die_with_parent()  # a `kill -9` of mlse grade ends its workers, their zygotes and kernels
+    if sys.platform.startswith("linux"):
+        die_with_parent()
+        if os.getppid() == 1:  # the parent died before the line above took effect
+            os._exit(1)
 
 
 def _stop_pool(pool: ProcessPoolExecutor, futures: dict) -> None:

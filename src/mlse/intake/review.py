@@ -44,6 +44,8 @@ from pathlib import Path
 
 import nbformat
 
+from ..notebook_cells import grade_id, nbgrader_meta
+
 __all__ = ["Problem", "Outcome", "inspect", "INTAKE_DIR"]
 
 INTAKE_DIR = ".mlse/intake"  # relative to the course root; nbgrader's layout below it
@@ -92,15 +94,6 @@ class Outcome:
                 "prepared": str(self.prepared) if self.prepared else None}
 
 
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _gid(cell) -> str | None:
-    meta = _meta(cell)
-    if meta.get("grade") or meta.get("solution") or meta.get("locked"):
-        return meta.get("grade_id")
-    return None
 
 
 def _is_test(meta: dict) -> bool:
@@ -138,7 +131,7 @@ def _protected_names(release) -> set[str]:
     names: set[str] = set()
     answers: set[str] = set()
     for cell in release.cells:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code":
             continue
         try:
@@ -184,36 +177,36 @@ def _suspicious(cell, protected: set[str]) -> str | None:
 
 def _compare(release, nb, name: str, problems: list[Problem]):
     """Repair ``nb`` (a copy) against ``release``; record each problem found."""
-    rel_cells = {_gid(c): (i, c) for i, c in enumerate(release.cells) if _gid(c)}
-    order = [_gid(c) for c in release.cells if _gid(c)]
+    rel_cells = {grade_id(c): (i, c) for i, c in enumerate(release.cells) if grade_id(c)}
+    order = [grade_id(c) for c in release.cells if grade_id(c)]
 
     # duplicates: nbgrader keeps the grading metadata on the LAST copy; for tests and locked
     # cells, drop the earlier copies (they would run a partial or edited test for nothing)
     seen: dict[str, int] = {}
     for c in nb.cells:
-        if _gid(c):
-            seen[_gid(c)] = seen.get(_gid(c), 0) + 1
+        if grade_id(c):
+            seen[grade_id(c)] = seen.get(grade_id(c), 0) + 1
     for gid, count in sorted(seen.items()):
         if count > 1 and gid in rel_cells:
-            meta = _meta(rel_cells[gid][1])
+            meta = nbgrader_meta(rel_cells[gid][1])
             kind = _kind(meta)
             if meta.get("solution"):
                 how = "all copies run in order; the last one is the graded answer"
                 # nbgrader would blank the earlier copies' metadata, then refuse the notebook as
                 # "old metadata format": make them plain cells of the student's instead
-                last = max(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
+                last = max(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
                 for i, c in enumerate(nb.cells):
-                    if _gid(c) == gid and i != last:
+                    if grade_id(c) == gid and i != last:
                         del c.metadata["nbgrader"]
             else:
                 how = "only the last copy is kept"
-                last = max(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
-                nb.cells = [c for i, c in enumerate(nb.cells) if _gid(c) != gid or i == last]
+                last = max(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
+                nb.cells = [c for i, c in enumerate(nb.cells) if grade_id(c) != gid or i == last]
             problems.append(Problem("duplicate_cell", name,
                                     f"{name}: {kind} '{gid}' appears {count} times (copied or split): {how}"))
 
     # deleted: put back from the release, after the nearest earlier cell that is still there
-    present = {_gid(c) for c in nb.cells}
+    present = {grade_id(c) for c in nb.cells}
     for pos, gid in enumerate(order):
         if gid in present:
             continue
@@ -221,21 +214,21 @@ def _compare(release, nb, name: str, problems: list[Problem]):
         earlier = [g for g in order[:pos] if g in present]
         at = 0
         if earlier:
-            at = max(i for i, c in enumerate(nb.cells) if _gid(c) == earlier[-1]) + 1
+            at = max(i for i, c in enumerate(nb.cells) if grade_id(c) == earlier[-1]) + 1
         nb.cells.insert(at, cell)
         present.add(gid)
-        kind = _kind(_meta(cell))
+        kind = _kind(nbgrader_meta(cell))
         fix = ("put back from the exercise, so it is graded as if untouched" if kind != "answer cell"
                else "put back as the blank exercise cell (its answer is missing)")
         problems.append(Problem("deleted_cell", name, f"{name}: {kind} '{gid}' was deleted: {fix}"))
 
     # re-typed and edited cells
     for cell in nb.cells:
-        gid = _gid(cell)
+        gid = grade_id(cell)
         if gid not in rel_cells:
             continue
         orig = rel_cells[gid][1]
-        meta, orig_meta = _meta(cell), _meta(orig)
+        meta, orig_meta = nbgrader_meta(cell), nbgrader_meta(orig)
         if cell.cell_type != orig.cell_type:
             problems.append(Problem("retyped_cell", name, f"{name}: {_kind(orig_meta)} '{gid}' was changed "
                                     f"from {orig.cell_type} to {cell.cell_type}: changed back"))
@@ -260,12 +253,12 @@ def _compare(release, nb, name: str, problems: list[Problem]):
 
     protected = _protected_names(release)
     for cell in nb.cells:
-        meta = _meta(cell)
-        if cell.cell_type != "code" or (_gid(cell) and not meta.get("solution")):
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or (grade_id(cell) and not meta.get("solution")):
             continue
         why = _suspicious(cell, protected)
         if why:
-            where = f"answer cell '{_gid(cell)}'" if _gid(cell) else "a cell of the student's own"
+            where = f"answer cell '{grade_id(cell)}'" if grade_id(cell) else "a cell of the student's own"
             problems.append(Problem("suspicious_code", name, f"{name}: {where} {why}: look at it"))
     ids: set[str] = set()
     for i, cell in enumerate(nb.cells):  # copies and re-inserted cells must not share an id
@@ -314,9 +307,9 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
     for name, rel in expected.items():  # recognise renamed notebooks by their grade ids
         if name in matched:
             continue
-        want = {_gid(c) for c in rel.cells if _gid(c)}
-        best = max(readable.items(), key=lambda kv: len(want & {_gid(c) for c in kv[1].cells}), default=None)
-        if best and want & {_gid(c) for c in best[1].cells}:
+        want = {grade_id(c) for c in rel.cells if grade_id(c)}
+        best = max(readable.items(), key=lambda kv: len(want & {grade_id(c) for c in kv[1].cells}), default=None)
+        if best and want & {grade_id(c) for c in best[1].cells}:
             matched[name] = readable.pop(best[0])
             problems.append(Problem("renamed_notebook", name,
                                     f"{best[0]} is {name} under another name: graded as {name}"))

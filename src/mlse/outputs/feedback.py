@@ -27,24 +27,12 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Enum
 
-__all__ = ["RedactHiddenOutputs", "hidden_regions", "significant_lines", "leaked_lines",
+from ..notebook_cells import hidden_lines, split_hidden
+
+__all__ = ["RedactHiddenOutputs", "hidden_lines", "significant_lines", "leaked_lines",
            "html_text", "generate_feedback", "feedback_with_report"]
 
-BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 WITHHELD = "(output withheld: it would show a hidden test)"
-
-
-def hidden_regions(source: str) -> list[str]:
-    """The lines inside every hidden-test region of a cell's source (markers excluded)."""
-    out, inside = [], False
-    for line in source.splitlines():
-        if BEGIN in line:
-            inside = True
-        elif END in line:
-            inside = False
-        elif inside:
-            out.append(line)
-    return out
 
 
 def _norm(text: str) -> str:
@@ -96,11 +84,11 @@ class RedactHiddenOutputs(NbGraderPreprocessor):
         return due is None or datetime.now(timezone.utc).replace(tzinfo=None) < due
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or BEGIN not in cell.source:
+        if cell.cell_type != "code" or not hidden_lines(cell.source):
             return cell, resources
         if self._hint_only(resources):
             return _hint_only_outputs(cell), resources
-        hidden = significant_lines(hidden_regions(cell.source))
+        hidden = significant_lines(hidden_lines(cell.source))
 
         def clean(text: str) -> tuple[str, bool]:
             kept, dropped = [], False
@@ -206,17 +194,7 @@ def html_text(path: str | Path) -> str:
 
 def _visible_lines(nb) -> set[str]:
     """Lines a learner sees anyway: every source line outside the hidden regions."""
-    seen = set()
-    for cell in nb.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if BEGIN in line:
-                inside = True
-            elif END in line:
-                inside = False
-            elif not inside:
-                seen.add(_norm(line))
-    return seen
+    return {_norm(line) for cell in nb.cells for line in split_hidden(cell.source)[0]}
 
 
 def leaked_lines(html_path: str | Path, graded_notebook: str | Path) -> list[str]:
@@ -228,7 +206,7 @@ def leaked_lines(html_path: str | Path, graded_notebook: str | Path) -> list[str
     nb = nbformat.read(graded_notebook, as_version=4)
     hidden = set()
     for cell in nb.cells:
-        hidden |= significant_lines(hidden_regions(cell.source))
+        hidden |= significant_lines(hidden_lines(cell.source))
     hidden -= _visible_lines(nb)
     # The raw bytes, scripts, comments and encodings included (sanitize.leak_views), not only the
     # text a reader sees; compare with spaces removed too: highlighting splits `a(b)` into `a ( b )`.

@@ -397,6 +397,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         # ZeroMQ over unix sockets inside the sandbox: a kernel with no network still talks to us.
         self.transport = "ipc"
         self.ip = str(box / "ipc" / "kernel")
+        if len(self.ip.encode()) + 3 > 107:  # a unix socket's path: at most 107 bytes on Linux
+            raise RuntimeError(
+                f"sandbox: the folder for sandboxes is too deep for the kernel's sockets ({self.ip}-NN "
+                "is longer than 107 bytes): set TMPDIR (or SandboxedKernelManager.sandbox_root) "
+                "to a shorter folder, such as /tmp")
         self.connection_file = str(box / "connection.json")
         if restarting and os.path.exists(self.connection_file):
             os.remove(self.connection_file)  # written afresh, then handed to the kernel's uid
