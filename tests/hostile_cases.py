@@ -278,6 +278,7 @@ def build_isolation_cases(solution: str | Path, released: str | Path) -> list[Ca
         _attack(full, "import os as _os, time as _t\n_kids = []\nfor _ in range(3):\n"
                       "    _pid = _os.fork()\n    if _pid == 0:\n"
                       "        try:\n            _x = b'x' * (400 * 1024 * 1024); _t.sleep(8)\n"
+                      "        except MemoryError:\n            _os._exit(3)\n"
                       "        finally:\n            _os._exit(0)\n    _kids.append(_pid)\n"
                       "_killed = [_p for _p in _kids if _os.waitpid(_p, 0)[1] != 0]\n"
                       "if _killed:\n    raise MemoryError(f'{len(_killed)} child(ren) stopped by the memory limit')"),

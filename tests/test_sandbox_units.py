@@ -136,3 +136,33 @@ def test_the_leak_check_reads_raw_bytes_and_encodings(tmp_path, how):
     page.write_text(f"<html><body><p>visible</p>{wrapped}</body></html>")
     views = " ".join(leak_views(page))
     assert line in views
+
+
+def test_a_submission_cgroup_limits_memory_and_processes_of_all_its_processes_together():
+    from mlse.sandbox.cgroup import SubmissionCgroup, cgroup_support
+
+    if cgroup_support()[0] == "none":
+        pytest.skip(f"no cgroup here: {cgroup_support()[1]}")
+    cg, why = SubmissionCgroup.create(memory_mb=200, processes=16)
+    assert cg is not None, why
+    try:
+        code = ("import os, time\nkids = []\nfor _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
+                "        x = b'x' * (100 * 1024 * 1024); time.sleep(5); os._exit(0)\n    kids.append(pid)\n"
+                "print(sum(os.waitpid(p, 0)[1] != 0 for p in kids))")
+
+        def join():
+            for procs in cg.procs_files:
+                with open(procs, "w") as f:
+                    f.write("0")
+
+        out = subprocess.run([sys.executable, "-c", code], preexec_fn=join, capture_output=True,
+                             text=True, timeout=60)
+        # three children of 100 MB in a 200 MB cgroup: at least one is stopped (or the parent is)
+        assert out.returncode != 0 or int(out.stdout.strip() or 0) >= 1, out
+        forks = subprocess.run([sys.executable, "-c", "import os\nn = 0\ntry:\n    while True:\n"
+                                "        if os.fork() == 0:\n            import time; time.sleep(3); os._exit(0)\n"
+                                "        n += 1\nexcept OSError:\n    print(n)"],
+                               preexec_fn=join, capture_output=True, text=True, timeout=60)
+        assert forks.stdout.strip() and int(forks.stdout) < 16, forks
+    finally:
+        assert cg.remove() == []

@@ -23,6 +23,19 @@ from mlse.sandbox import zygote
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the zygote forks (Linux)")
 
+
+@pytest.fixture
+def tmp_path():
+    """A short folder of this test's own for its sandboxes (their unix sockets must fit 107 bytes)."""
+    import tempfile
+    from pathlib import Path
+
+    from mlse.sandbox.cleanup import remove_tree
+
+    folder = Path(tempfile.mkdtemp(prefix="mlse-t-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    yield folder
+    remove_tree(folder)
+
 LEAVE = r'''
 import ctypes, json, os, subprocess, sys
 import helpers.checks, numpy
@@ -132,3 +145,48 @@ def test_the_zygote_is_single_threaded_and_is_restarted_when_it_dies(tmp_path):
     assert again is not z and again.alive()
     (found,), km, _ = _run([PROBE], True, tmp_path)
     assert km.started_warm
+
+
+def test_the_judge_kernel_starts_warm_as_its_students_uid_sharing_only_tmp(tmp_path):
+    """The judge's trusted kernel J: forked from the same zygote, as the student's uid, with the
+    student's sandbox temp folder as its TMPDIR (a file one writes there the other reads) and its
+    own home, outside the student's sandbox."""
+    import asyncio
+
+    from mlse.sandbox.judge_kernel import JudgeKernelManager
+
+    async def run(km, code):
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=60)
+        out = []
+        await kc.execute_interactive(code, timeout=60, output_hook=lambda m: out.append(
+            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+        kc.stop_channels()
+        return json.loads("".join(out))
+
+    async def main():
+        config = Config()
+        config.SandboxedKernelManager.sandbox_root = str(tmp_path)
+        config.SandboxedKernelManager.warm_fallback = False
+        student = SandboxedKernelManager(config=config, kernel_name="python3")
+        await student.start_kernel()
+        judge = JudgeKernelManager(config=config, student=student, kernel_name="python3")
+        await judge.start_kernel()
+        try:
+            code = ("import json, os\nopen(os.path.join(os.environ['TMPDIR'], '{0}.txt'), 'w').write('{0}')\n"
+                    "print(json.dumps({{'uid': os.getuid(), 'tmp': os.environ['TMPDIR'], 'home': os.environ['HOME'],"
+                    " 'seen': sorted(os.listdir(os.environ['TMPDIR']))}}))")
+            j = await run(judge, code.format("judge"))
+            s = await run(student, code.format("student"))
+        finally:
+            for km in (judge, student):
+                await km.shutdown_kernel(now=True)
+        return student, judge, s, j
+
+    student, judge, s, j = asyncio.run(main())
+    assert student.started_warm and judge.started_warm
+    assert j["tmp"] == s["tmp"] and "judge.txt" in s["seen"]
+    assert j["uid"] == s["uid"]
+    assert not j["home"].startswith(s["tmp"].rsplit("/", 1)[0]), "the judge's home is inside the student's sandbox"
+    assert not list(tmp_path.glob("mlse-sbx-*"))

@@ -355,13 +355,13 @@ def _copy_autograded(result: WorkerResult) -> None:
     dest = Path(job.course_root) / "autograded" / job.student / job.assignment
     src = Path(result.workspace) / "autograded" / job.student / job.assignment
     if dest.exists():
-        shutil.rmtree(dest)
+        remove_tree(dest)  # never recursing, whatever the submission's folders look like
     if result.success and src.is_dir():
         # Copied beside, then renamed: a run killed mid-copy leaves no half-written notebook that
         # the next run's resume rule (needs_grading) would take for a graded one.
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        remove_tree(partial)
         shutil.copytree(src, partial)
         os.rename(partial, dest)
 

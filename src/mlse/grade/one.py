@@ -156,12 +156,14 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     :class:`GradeResult` as JSON; the child's exit status and log are never interpreted.
 
     ``cell_timeout`` overrides the course's ``Execute.timeout``, ``notebook_timeout`` the total
-    budget per notebook; ``warm`` forks kernels from the child's zygote (cold when it cannot
+    budget per notebook; ``warm`` forks kernels from the caller's zygote (started on first use and
+    kept, so a caller that grades many submissions pays the imports once; cold when it cannot
     start); ``sandbox_root``: where sandbox folders go (default: the system temp folder)."""
     import tempfile
 
     from ..nbgrader_cli import environment_with_bin
     from ..sandbox import DEFAULT_LIMITS, isolation_available
+    from ..sandbox.zygote import ZYGOTE_ENV_VAR, ensure_zygote
 
     root = Path(course_root).resolve()
     settings: dict = {
@@ -176,6 +178,13 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     if sandbox_root:
         settings["SandboxedKernelManager.sandbox_root"] = str(sandbox_root)
     settings["SandboxedKernelManager.warm"] = bool(warm)
+    env = environment_with_bin()
+    env.pop(ZYGOTE_ENV_VAR, None)
+    if warm:  # the caller's zygote (started once, kept for its next submissions) serves the child
+        try:
+            env[ZYGOTE_ENV_VAR] = ensure_zygote().address
+        except Exception:  # noqa: BLE001  (the child starts kernels on its own)
+            pass
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mlse-one-") as tmp:
         out = Path(tmp) / "result.json"
@@ -183,7 +192,7 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
                "submitted_directory": submitted_directory, "result": str(out)}
         try:
             proc = subprocess.run([sys.executable, "-m", "mlse.grade.one", json.dumps(job)], cwd=root,
-                                  env=environment_with_bin(), capture_output=True, text=True,
+                                  env=env, capture_output=True, text=True,
                                   timeout=wall_timeout)
             tail = (proc.stdout + proc.stderr)[-3000:]
         except subprocess.TimeoutExpired:

@@ -227,10 +227,18 @@ def kernel_environment(python: str, box: Path) -> dict:
     return env
 
 
+#: Longest sandbox root that leaves room for ``/mlse-sbx-XXXXXXXX/ipc/kernel-N`` in a unix socket
+#: path (107 bytes on Linux); a longer one (a deep TMPDIR) is replaced by /tmp.
+MAX_ROOT_BYTES = 76
+
+
 def make_box(root: str | Path | None, disk_mb: int | None) -> tuple[Path, str]:
     """A new sandbox folder: a tmpfs of ``disk_mb`` when this process may mount one (root), else
     a plain folder. Returns ``(folder, reason it is not size-limited or "")``."""
     base = Path(root or tempfile.gettempdir())
+    if len(os.fsencode(str(base))) > MAX_ROOT_BYTES:
+        # the kernel's unix sockets live in the box: a socket path has at most 107 bytes
+        base = Path("/tmp") if os.path.isdir("/tmp") else base
     box = Path(tempfile.mkdtemp(prefix="mlse-sbx-", dir=base))
     reason = ""
     if disk_mb and platform.system() == "Linux" and os.geteuid() == 0:

@@ -399,8 +399,14 @@ class Zygote:
     """A zygote process owned by this process (one per grading worker)."""
 
     def __init__(self, python: str | None = None, preload_timeout: float = 180):
+        if not sys.platform.startswith("linux") or not hasattr(os, "pidfd_open") \
+                or not hasattr(socket, "send_fds"):
+            raise ZygoteUnavailable("warm kernels need Linux 5.3+ and Python 3.9+ (fork, pidfd)")
         self.python = python or sys.executable
-        self.folder = Path(tempfile.mkdtemp(prefix="mlse-zygote-"))
+        base = tempfile.gettempdir()
+        if len(os.fsencode(base)) > 76 and os.path.isdir("/tmp"):  # a unix socket path: 107 bytes
+            base = "/tmp"
+        self.folder = Path(tempfile.mkdtemp(prefix="mlse-zygote-", dir=base))
         os.chmod(self.folder, 0o700)
         (self.folder / "owner.pid").write_text(str(os.getpid()))  # for sweep_stale_sandboxes
         self.address = str(self.folder / "zygote.sock")
