@@ -22,9 +22,8 @@ from nbformat.v4 import new_code_cell
 
 from conftest import ASSIGNMENTS, ROOT, copy_course
 from mlse.gradebook import cell_scores, db_url_for
-from mlse.nbgrader_cli import run_nbgrader
 from mlse.notebook_cells import hidden_regions, is_answer, is_autograded_test, solution_lines
-from mlse.workspace import make_workspace, notebooks_of
+from mlse.workspace import notebooks_of
 
 MARK = "MLSE-LEAK-PROBE:"
 

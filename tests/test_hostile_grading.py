@@ -23,10 +23,8 @@ from conftest import ROOT, copy_course
 from mlse import intake
 from mlse.gradebook import cell_scores, db_url_for
 from hostile_cases import SECRET_ENV, Case, build_cases, read_probe, write_case
-from mlse.nbgrader_cli import run_nbgrader
 from mlse.grade.one import GradeResult, autograde_one
 from mlse.sandbox import isolation_available
-from mlse.workspace import make_workspace
 
 ASSIGNMENT = "m1_roles_warmup"
 NOTEBOOK = "roles_warmup.ipynb"

@@ -16,9 +16,9 @@ import pytest
 
 from conftest import ASSIGNMENTS, ROOT, copy_course
 from mlse.gradebook import cell_scores, db_url_for
-from mlse.nbgrader_cli import environment_with_bin, run_nbgrader
+from mlse.nbgrader_cli import environment_with_bin
 from mlse.notebook_cells import is_autograded_test
-from mlse.workspace import make_workspace, notebooks_of
+from mlse.workspace import notebooks_of
 
 
 STUDENTS = ("solution", "blank", "half")  # conftest's graded class, without class_submissions
