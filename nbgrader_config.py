@@ -24,7 +24,7 @@ c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # Feedback sent to learners must not reveal hidden tests: strip the hidden regions from it, and
-# first redact their outputs (a traceback quotes the hidden source; see src/mlse/feedback.py).
+# first redact their outputs (a traceback quotes the hidden source; see src/mlse/outputs/feedback.py).
 # Student output and markdown are hostile: sanitized (nh3) before rendering, once hidden tests are
 # gone (src/mlse/outputs/sanitize.py).
 c.GenerateFeedback.preprocessors = [
