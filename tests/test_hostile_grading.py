@@ -43,7 +43,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
 class HostileClass:
     workspace: Path
     cases: dict[str, Case]
-    outcomes: dict[str, intake.Outcome]
+    outcomes: dict[str, intake.IntakeReport]
     results: dict[str, GradeResult]
     scores: dict[str, dict[str, float | None]]
     submitted_before: dict[str, str]

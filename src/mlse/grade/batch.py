@@ -52,7 +52,7 @@ from ..sandbox.cleanup import remove_tree
 __all__ = [
     "GradeJob",
     "WorkerResult",
-    "Outcome",
+    "SummaryLine",
     "submissions_of",
     "needs_grading",
     "grade_in_workspace",
@@ -99,8 +99,11 @@ class WorkerResult:
 
 
 @dataclass
-class Outcome:
-    """One line of the summary table."""
+class SummaryLine:
+    """One submission's line in the summary of a run (and its JSON log). Each stage has its own
+    result type: intake's :class:`~mlse.intake.IntakeReport`, grading's
+    :class:`~mlse.grade.one.GradeResult`, the worker's :class:`WorkerResult` (what comes back to
+    the parent), and this line."""
 
     student: str
     assignment: str
@@ -434,7 +437,7 @@ def _run_jobs(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
 def grade_assignment(root: str | Path, assignment: str, *, workers: int | None = None,
                      force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                      students: Iterable[str] | None = None,
-                     progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+                     progress: Callable[[SummaryLine], None] | None = None) -> list[SummaryLine]:
     """Autograde every submission of ``assignment`` under ``root``; return one outcome each.
 
     ``workers`` defaults to one per available core. Without ``force``, submissions already graded
@@ -453,14 +456,14 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
 
 
 def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, extra_config, sandbox,
-                             students, progress, interrupts) -> list[Outcome]:
+                             students, progress, interrupts) -> list[SummaryLine]:
     from nbgrader.api import Gradebook, MissingEntry
 
     from ..gradebook import db_url_for
 
     wanted = list(students) if students is not None else submissions_of(root, assignment)
-    outcomes: list[Outcome] = []
-    skipped: list[Outcome] = []
+    outcomes: list[SummaryLine] = []
+    skipped: list[SummaryLine] = []
     to_grade: list[str] = []
     with Gradebook(db_url_for(root)) as gb:
         try:
@@ -475,10 +478,10 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
                 to_grade.append(student)
             else:
                 score, max_score = _score(gb, assignment, student)
-                skipped.append(Outcome(student, assignment, "skipped", score, max_score,
+                skipped.append(SummaryLine(student, assignment, "skipped", score, max_score,
                                        message="already graded (use --force to regrade)"))
 
-    def report(outcome: Outcome) -> None:
+    def report(outcome: SummaryLine) -> None:
         outcomes.append(outcome)
         if progress:
             progress(outcome)
@@ -525,7 +528,7 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
                 if result.success and result.incidents:
                     _flag_in(gb, job)  # tampering signs: graded, and marked for a person
                 score, max_score = _score(gb, job.assignment, job.student)
-                report(Outcome(job.student, job.assignment, "graded" if result.success else "failed",
+                report(SummaryLine(job.student, job.assignment, "graded" if result.success else "failed",
                                score, max_score, result.seconds, reason, incidents=result.incidents))
 
         try:
@@ -737,7 +740,7 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: dict) -> None:
 def grade_with_progress(root: str | Path, assignment: str, *, workers: int | None = None,
                         force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                         console=None, students: list[str] | None = None,
-                        verbose: bool = False) -> list[Outcome]:
+                        verbose: bool = False) -> list[SummaryLine]:
     """:func:`grade_assignment` with a rich progress bar, then the summary of
     :mod:`mlse.outputs.summary` (counts and problems; per-student lines with ``verbose``) and its
     JSON log. ``students``: only these (``--student``, ``--only-failed``)."""
@@ -754,7 +757,7 @@ def grade_with_progress(root: str | Path, assignment: str, *, workers: int | Non
                    console=console, transient=False)
     task = bar.add_task(assignment, total=total)
 
-    def advance(o: Outcome) -> None:
+    def advance(o: SummaryLine) -> None:
         # started at the first result, after the worker processes were forked: no refresh
         # thread exists when they fork
         if not bar.live.is_started:
@@ -774,7 +777,7 @@ def grade_with_progress(root: str | Path, assignment: str, *, workers: int | Non
     return outcomes
 
 
-def print_flagged(outcomes: list[Outcome], console) -> None:
+def print_flagged(outcomes: list[SummaryLine], console) -> None:
     """The submissions a person should look at (marked ``flagged`` in the gradebook), and why:
     a call into the student's code that failed in a telling way, a kernel that died, intake's
     findings. Honest and blank submissions have none."""
@@ -787,7 +790,7 @@ def print_flagged(outcomes: list[Outcome], console) -> None:
         console.print(f"  [bold]{o.student}[/]: " + "; ".join(dict.fromkeys(o.incidents)))
 
 
-def summary_table(outcomes: list[Outcome], assignment: str):
+def summary_table(outcomes: list[SummaryLine], assignment: str):
     from rich.table import Table
 
     counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "skipped", "failed")}

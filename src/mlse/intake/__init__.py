@@ -1,5 +1,5 @@
 """Stage 2, intake: inspect a submission before grading, say what is wrong, repair what can be."""
 
-from .review import Outcome, Problem, inspect
+from .review import IntakeReport, Problem, inspect
 
-__all__ = ["Outcome", "Problem", "inspect"]
+__all__ = ["IntakeReport", "Problem", "inspect"]

@@ -4,7 +4,7 @@ Real classes hand in files that are not notebooks, notebooks under another name,
 whose graded cells were deleted, copied, split, re-typed or edited. Left alone, some of these stop
 ``nbgrader autograde`` for that student (a file that is not JSON) and others grade unfairly (a
 deleted test cell is never run). :func:`inspect` compares a student's folder with the released
-exercise and returns an :class:`Outcome`: every :class:`Problem` found, each in words a person
+exercise and returns an :class:`IntakeReport`: every :class:`Problem` found, each in words a person
 understands, and a *prepared* copy of the submission that nbgrader can always grade.
 
 The submitted files are only read, never modified: repairs go into the prepared copy, under
@@ -46,7 +46,7 @@ import nbformat
 
 from ..notebook_cells import grade_id, names_bound, nbgrader_meta
 
-__all__ = ["Problem", "Outcome", "inspect", "INTAKE_DIR"]
+__all__ = ["Problem", "IntakeReport", "inspect", "INTAKE_DIR"]
 
 INTAKE_DIR = ".mlse/intake"  # relative to the course root; nbgrader's layout below it
 
@@ -69,7 +69,7 @@ class Problem:
 
 
 @dataclass
-class Outcome:
+class IntakeReport:
     """What intake found in one student's submission of one assignment."""
 
     student: str
@@ -291,7 +291,7 @@ def _compare(release, nb, name: str, problems: list[Problem]):
 
 def inspect(course_root: str | Path, assignment: str, student: str, *,
             submitted: str = "submitted", release: str | Path | None = None,
-            prepare: bool = True) -> Outcome:
+            prepare: bool = True) -> IntakeReport:
     """Inspect ``submitted/STUDENT/ASSIGNMENT`` against the released exercise.
 
     ``release`` is the folder of released notebooks (default: ``exercises/ASSIGNMENT``, this
@@ -305,7 +305,7 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
     if not expected:
         raise FileNotFoundError(f"no released notebooks in {release_dir}: run `mlse release {assignment}`")
     if not folder.is_dir():
-        return Outcome(student, assignment, "no_submission",
+        return IntakeReport(student, assignment, "no_submission",
                        [Problem("missing_notebook", "", f"no submission folder {folder}")])
 
     problems: list[Problem] = []
@@ -352,7 +352,7 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
         status = "repaired"
     else:
         status = "ok"
-    outcome = Outcome(student, assignment, status, problems)
+    outcome = IntakeReport(student, assignment, status, problems)
     if prepare:
         dest = root / INTAKE_DIR / student / assignment
         if dest.exists():
