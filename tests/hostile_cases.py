@@ -110,6 +110,29 @@ print("{PROBE_MARK}" + _j.dumps(_found, sort_keys=True))
 '''
 
 
+@dataclass
+class _Start:
+    """What every case starts from: the notebook's file name, both notebooks, the release with every
+    answer of the solution filled in, and the expected scores when all tests pass or Part 2's fail."""
+
+    name: str
+    solution_nb: object
+    released_nb: object
+    full: object
+    tests: dict[str, float]
+    part2_fails: dict[str, float]
+
+
+def _honest_start(solution: str | Path, released: str | Path) -> _Start:
+    solution_nb = nbformat.read(solution, as_version=4)
+    released_nb = nbformat.read(released, as_version=4)
+    ids = {grade_id(c) for c in answer_cells(solution_nb)}
+    full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
+    tests = _tests(full)
+    part2_fails = {g: (0.0 if g in ATTACKED_TESTS else p) for g, p in tests.items()}
+    return _Start(Path(released).name, solution_nb, released_nb, full, tests, part2_fails)
+
+
 def build_cases(solution: str | Path, released: str | Path, *, course_root: str | Path | None = None,
                 assignment: str = "m1_roles_warmup", other_student: str = "other",
                 listener_port: int | None = None) -> list[Case]:
@@ -118,14 +141,9 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
     ``course_root``, ``other_student`` and ``listener_port`` aim the snooping case at a real
     course folder, another student's submission and a socket the caller listens on.
     """
-    solution_nb = nbformat.read(solution, as_version=4)
-    released_nb = nbformat.read(released, as_version=4)
-    name = Path(released).name
-    ids = {grade_id(c) for c in answer_cells(solution_nb)}
-    full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
-    tests = _tests(full)
-    all_pass = dict(tests)
-    part2_fails = {g: (0.0 if g in ATTACKED_TESTS else p) for g, p in tests.items()}
+    start = _honest_start(solution, released)
+    name, full, tests, part2_fails = start.name, start.full, start.tests, start.part2_fails
+    solution_nb, released_nb, all_pass = start.solution_nb, start.released_nb, dict(start.tests)
     cases: list[Case] = []
 
     def add(case_name, what, nb_or_files, expected, outcome=(), probe=False):
@@ -255,14 +273,8 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
 def build_isolation_cases(solution: str | Path, released: str | Path) -> list[Case]:
     """Issue 12's holes, each as a submission (the honest answers plus one attack), for graders
     that run one hostile submission and then an honest and a blank one after it."""
-    solution_nb = nbformat.read(solution, as_version=4)
-    released_nb = nbformat.read(released, as_version=4)
-    name = Path(released).name
-    ids = {grade_id(c) for c in answer_cells(solution_nb)}
-    full = fill_answers(copy.deepcopy(released_nb), solution_nb, ids)
-    tests = _tests(full)
-    all_pass = dict(tests)
-    part2_fails = {g: (0.0 if g in ATTACKED_TESTS else p) for g, p in tests.items()}
+    start = _honest_start(solution, released)
+    name, full, all_pass, part2_fails = start.name, start.full, dict(start.tests), start.part2_fails
     cases: list[Case] = []
 
     def add(case_name, what, nb, expected):
