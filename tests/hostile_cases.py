@@ -239,8 +239,23 @@ def build_cases(solution: str | Path, released: str | Path, *, course_root: str 
         _attack(full, "import os\nos._exit(3)"), part2_fails)
     add("segfault", "crashes the interpreter (a segmentation fault)",
         _attack(full, "import ctypes\nctypes.string_at(0)"), part2_fails)
-    add("huge_output", "prints a hundred megabytes",
-        _attack(full, "for _ in range(100):\n    print('x' * 1_000_000)", before_answer=False), all_pass)
+    # A cell of its own at the end: whether the kernel survives building 100 MB of output under the
+    # test's 1 GB memory limit depends on the host (memory_bomb is the case for limits); what this
+    # case checks is that the flood is capped and grading goes on.
+    nb = copy.deepcopy(full)
+    nb.cells.append(new_code_cell("for _ in range(100):\n    print('x' * 1_000_000)"))
+    add("huge_output", "prints a hundred megabytes", nb, all_pass)
+    add("forged_messages", "sends the grader forged and malformed kernel messages, then answers right",
+        _attack(full, "_k = get_ipython().kernel\n"
+                      "from jupyter_client.session import Session\n"
+                      "_parent = _k.get_parent()\n"
+                      "Session(key=b'not-the-key').send(_k.iopub_socket, 'stream', "
+                      "{'name': 'stdout', 'text': 'forged'}, parent=_parent)\n"
+                      "for _ in range(2):  # the same signature twice\n"
+                      "    _k.session.send(_k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'x'}, "
+                      "parent=_parent, header={'msg_id': 'same', 'msg_type': 'stream', 'date': '2026'})\n"
+                      "_k.iopub_socket.send_multipart([b'<IDS|MSG>', b'not hex', b'{}'])",
+                before_answer=False), all_pass)
     add("disk_filler", "writes a file as large as it can",
         _attack(full, "with open('big.bin', 'wb') as _f:\n    while True:\n        _f.write(b'0' * 1_048_576)"),
         part2_fails)

@@ -563,10 +563,14 @@ def _course_dirs(root: Path):
 
 
 def _require_gradebook(root: Path) -> None:
-    """Grading never creates an empty class gradebook by accident."""
-    from ..course import require_gradebook
+    """Grading never creates an empty class gradebook by accident; the reason is a GradingError,
+    like every other reason `mlse grade` cannot start."""
+    from ..course import GradebookMissing, require_gradebook
 
-    require_gradebook(root)
+    try:
+        require_gradebook(root)
+    except GradebookMissing as missing:
+        raise GradingError(str(missing)) from None
 
 
 def _flag_in(gb, job: GradeJob) -> None:

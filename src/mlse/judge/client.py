@@ -107,17 +107,24 @@ class StudentKernel:
     """A client of the student's kernel that sends requests and decodes replies."""
 
     def __init__(self, connection_info: dict, call_timeout: float = 60.0):
-        from jupyter_client import BlockingKernelClient
+        from ..sandbox.guarded_client import GuardedBlockingKernelClient
 
-        self.client = BlockingKernelClient()
+        self.client = GuardedBlockingKernelClient()  # S's forged messages are dropped, not raised
         self.client.load_connection_info(connection_info)
         self.client.start_channels()
+        # Until S has answered on shell *and* iopub, a reply published on iopub can be lost (a
+        # subscriber that is still joining misses it); a restarted S needs this as much as a new one.
         self.call_timeout = call_timeout
         self.unresponsive = ""   # set when a call got no answer: later calls fail at once
+        try:
+            self.client.wait_for_ready(timeout=max(30.0, call_timeout))
+        except Exception as exc:  # noqa: BLE001 - died, or answered with something that is not a message
+            self.unresponsive = f"the student's kernel did not answer once started ({exc})"
         self.relayed = 0
         self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
 
     def close(self) -> None:
+        self.unresponsive = "the student's kernel was restarted: what it held is gone"
         self.client.stop_channels()
 
     def _make_handle(self, info: dict) -> Handle:
@@ -140,7 +147,7 @@ class StudentKernel:
             try:
                 msg = self.client.get_iopub_msg(timeout=min(remaining, 5))
             except queue.Empty:
-                if not self.client.is_alive():
+                if not self.client.is_alive() and not self._beats_again():
                     self.unresponsive = "the student's kernel died"
                     self.incidents.append("the student's kernel died while a test was calling it")
                     raise StudentKernelError(self.unresponsive) from None
@@ -163,6 +170,11 @@ class StudentKernel:
         except wire.DecodeError as exc:
             self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
             raise
+
+    def _beats_again(self, wait: float = 2.0) -> bool:
+        """A missed heartbeat on a busy machine is not a dead kernel: look again before deciding."""
+        time.sleep(wait)
+        return self.client.is_alive()
 
     def _decode(self, data: Any) -> Any:
         if isinstance(data, dict) and data.get("$") == "raised":
@@ -189,7 +201,20 @@ class Judge:
     def __init__(self, connection_info: dict | str, call_timeout: float = 60.0):
         if isinstance(connection_info, str):
             connection_info = json.loads(connection_info)
+        self.connection_info, self.call_timeout = connection_info, call_timeout
         self.student = StudentKernel(connection_info, call_timeout)
+
+    def reconnect(self) -> None:
+        """S was restarted (its kernel died or ignored a timeout): a fresh client, ready on every
+        channel; the old one's handles are gone, and what it recorded is kept."""
+        old = self.student
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001 - its sockets may already be gone
+            pass
+        self.student = StudentKernel(self.connection_info, self.call_timeout)
+        self.student.incidents = old.incidents
+        self.student.relayed = old.relayed
 
     def incidents(self) -> str:
         """What a person should look at, as JSON (read by the grader at the end of the notebook)."""

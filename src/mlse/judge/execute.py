@@ -38,6 +38,7 @@ from nbgrader.preprocessors import Execute
 
 from ..grade.execute import SandboxedExecute
 from ..notebook_cells import names_bound, role
+from ..sandbox.guarded_client import dropped_count
 from ..sandbox.judge_kernel import JudgeKernelManager
 
 __all__ = ["INCIDENTS", "JudgedExecute"]
@@ -167,6 +168,10 @@ class JudgedExecute(SandboxedExecute):
 
     async def _async_cleanup_kernel(self) -> None:
         try:
+            dropped, reasons = dropped_count(self.kc) if self.kc is not None else (0, [])
+            if dropped:
+                INCIDENTS.append(f"the student's kernel sent {dropped} message(s) that failed "
+                                 f"verification (forged or mangled; ignored): {'; '.join(reasons)}")
             if self._judge is not None:
                 await self._collect_incidents()
                 judge_km = self._judge_km
@@ -203,7 +208,7 @@ class JudgedExecute(SandboxedExecute):
         INCIDENTS.append(f"the student's kernel died or stopped answering in cell {cell_index} "
                          "and was restarted")
         await super()._restart_and_replay(cell_index)
-        if self._judge is not None:  # S is back: the judge may call it again (old handles are gone)
-            await self._in_judge("__mlse_judge__.student.unresponsive = ''")
+        if self._judge is not None:  # S is back: the judge calls it afresh (old handles are gone)
+            await self._in_judge("__mlse_judge__.reconnect()")
 
     execute_cell = run_sync(async_execute_cell)

@@ -35,11 +35,12 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Dict, Integer, List, Unicode
+from traitlets import Bool, DottedObjectName, Dict, Integer, List, Type, Unicode
 
 from . import zygote as _zygote
 from .cgroup import SubmissionCgroup, sweep_stale_cgroups
 from .cleanup import remove_tree
+from .guarded_client import GuardedKernelClient
 
 
 __all__ = [
@@ -338,6 +339,11 @@ class SandboxedKernelManager(AsyncKernelManager):
                            "(mlse.sandbox.zygote); False: a fresh interpreter per kernel").tag(config=True)
     warm_fallback = Bool(True, help="when no zygote can be used, start the kernel cold (with a "
                                     "warning) instead of failing").tag(config=True)
+
+    # the grader's client reads the kernel's messages without trusting them (guarded_client.py);
+    # jupyter_client reads client_factory, whose default ignores a subclass's client_class
+    client_class = DottedObjectName("mlse.sandbox.guarded_client.GuardedKernelClient")
+    client_factory = Type(GuardedKernelClient, klass="jupyter_client.asynchronous.AsyncKernelClient")
 
     _sandbox: Path | None = None
     _slot: _UidSlot | None = None
