@@ -7,9 +7,11 @@ student's kernel S: a **value** when it is data (decoded by :mod:`mlse.judge.wir
 back is again data or a handle. So ``answer_of(salary_midpoint, 1, 2)`` in a test cell calls the
 student's function in S and compares its answer in J, where the expected values stay.
 
-J talks to S through S's own Jupyter connection (a second client of S's kernel): a request is an
-``execute_request`` whose code calls :func:`mlse.judge.agent.serve`; the reply is one display
-message. Requests are pickled *towards* S (S decoding J's bytes harms nobody; that is how a test's
+J talks to S through S's own Jupyter connection (a second client of S's kernel): the first request
+is an ``execute_request`` whose code calls :func:`mlse.judge.agent.serve`, the reply one display
+message; it opens a *call line* (a Unix socket beside S's own, answered on S's main thread, see
+:func:`mlse.judge.agent.open_line`) that carries every later request, one frame each way. A kernel
+over TCP, or one whose line cannot be opened, keeps the execute path. Requests are pickled *towards* S (S decoding J's bytes harms nobody; that is how a test's
 own mock objects reach the student's function); nothing from S is ever unpickled here.
 """
 
@@ -19,18 +21,23 @@ import ast
 import base64
 import io
 import json
+import os
 import queue
+import socket
+import struct
 import sys
 import time
 from typing import Any
 
 from . import wire
-from .agent import HANDLE_KEY, REPLY_MIME
+from .agent import HANDLE_KEY, REPLY_MIME, read_exact as _read_exact
 
 __all__ = ["Handle", "Judge", "StudentKernel", "StudentKernelError"]
 
 #: Most bytes of the student's printed output relayed into one test cell.
 MAX_RELAYED_OUTPUT = 100_000
+#: Largest reply frame read from the call line (wire's own limits apply after).
+MAX_REPLY_BYTES = 256 * 1024 * 1024
 
 
 class StudentKernelError(RuntimeError):
@@ -116,15 +123,36 @@ class StudentKernel:
         # subscriber that is still joining misses it); a restarted S needs this as much as a new one.
         self.call_timeout = call_timeout
         self.unresponsive = ""   # set when a call got no answer: later calls fail at once
+        self.relayed = 0
+        self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
+        self.line: socket.socket | None = None
         try:
             self.client.wait_for_ready(timeout=max(30.0, call_timeout))
         except Exception as exc:  # noqa: BLE001 - died, or answered with something that is not a message
             self.unresponsive = f"the student's kernel did not answer once started ({exc})"
-        self.relayed = 0
-        self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
+        else:
+            self._open_line(connection_info)
+
+    def _open_line(self, connection_info: dict) -> None:
+        """Ask S for a call line beside its kernel sockets; without one, requests keep the execute path."""
+        if connection_info.get("transport") != "ipc":
+            return
+        path = os.path.join(os.path.dirname(str(connection_info.get("ip", ""))), "judge-line")
+        try:
+            if self._request_by_execute(("open_line", path)) is not True:
+                return
+            line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            line.settimeout(10)
+            line.connect(path)
+        except Exception:  # noqa: BLE001 - no line: the execute path still works
+            return
+        self.line = line
 
     def close(self) -> None:
         self.unresponsive = "the student's kernel was restarted: what it held is gone"
+        if self.line is not None:
+            self.line.close()
+            self.line = None
         self.client.stop_channels()
 
     def _make_handle(self, info: dict) -> Handle:
@@ -134,6 +162,51 @@ class StudentKernel:
         """Send one request to S and return its decoded answer (or raise what S's code raised)."""
         if self.unresponsive:
             raise StudentKernelError(self.unresponsive)
+        if self.line is not None:
+            return self._request_by_line(request)
+        return self._request_by_execute(request)
+
+    def _request_by_line(self, request: tuple) -> Any:
+        payload = _RequestPickler.dumps(request)
+        line = self.line
+        try:
+            line.settimeout(self.call_timeout)
+            line.sendall(struct.pack("!Q", len(payload)) + payload)
+            (size,) = struct.unpack("!Q", _read_exact(line, 8))
+            if size > MAX_REPLY_BYTES:
+                raise wire.DecodeError(f"a reply of {size:,} bytes")
+            data = _read_exact(line, size)
+        except socket.timeout:
+            self.unresponsive = (f"the student's code did not answer within {self.call_timeout:g} s "
+                                 "(an endless loop, or a kernel that stopped listening)")
+            raise StudentKernelError(self.unresponsive) from None
+        except wire.DecodeError as exc:
+            self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
+            self.unresponsive = "the student's kernel broke the call line"
+            raise
+        except (OSError, ConnectionError, struct.error):
+            self.unresponsive = "the student's kernel died"
+            self.incidents.append("the student's kernel died while a test was calling it")
+            raise StudentKernelError(self.unresponsive) from None
+        try:
+            reply = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            self.incidents.append("the student's kernel sent a reply that is not data: not JSON")
+            raise wire.DecodeError("a reply that is not JSON") from exc
+        if not isinstance(reply, dict) or "reply" not in reply:
+            self.incidents.append("the student's kernel sent no answer to a test's call")
+            raise StudentKernelError("the student's kernel sent no answer (its code replaced or "
+                                     "broke the grader's connection)")
+        for key, is_stderr in (("out", False), ("err", True)):
+            if isinstance(reply.get(key), str) and reply[key]:
+                self._relay(reply[key], is_stderr)
+        try:
+            return self._decode(reply["reply"])
+        except wire.DecodeError as exc:
+            self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
+            raise
+
+    def _request_by_execute(self, request: tuple) -> Any:
         code = ("__import__('mlse.judge.agent', fromlist=['serve']).serve("
                 + repr(base64.b64encode(_RequestPickler.dumps(request)).decode()) + ")")
         msg_id = self.client.execute(code, silent=False, store_history=False, allow_stdin=False)

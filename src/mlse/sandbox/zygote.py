@@ -61,6 +61,7 @@ PRELOAD = [
     "helpers.tickets", "helpers.ticket_service", "helpers.drift", "helpers.model_card",
     "helpers.shipping", "helpers.self_assessment", "helpers.pytest_summary",
     "helpers.mutation_grading",
+    "cloudpickle", "mlse.judge.wire", "mlse.judge.agent", "mlse.judge.client",
 ]
 
 #: The zygote's whole environment (what a forked child's /proc/self/environ shows).
