@@ -126,20 +126,33 @@ class StudentKernel:
         self.relayed = 0
         self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
         self.line: socket.socket | None = None
+        self._open_line(connection_info)
+        if self.line is not None:
+            return
         try:
             self.client.wait_for_ready(timeout=max(30.0, call_timeout))
         except Exception as exc:  # noqa: BLE001 - died, or answered with something that is not a message
             self.unresponsive = f"the student's kernel did not answer once started ({exc})"
-        else:
-            self._open_line(connection_info)
 
     def _open_line(self, connection_info: dict) -> None:
-        """Ask S for a call line beside its kernel sockets; without one, requests keep the execute path."""
+        """Ask S for a call line beside its kernel sockets; without one, requests keep the execute path.
+
+        The request is a user expression, answered on the shell channel: unlike iopub, it needs no
+        wait for the subscription to be joined (the execute path's ``wait_for_ready``)."""
         if connection_info.get("transport") != "ipc":
             return
         path = os.path.join(os.path.dirname(str(connection_info.get("ip", ""))), "judge-line")
+        expression = f"__import__('mlse.judge.agent', fromlist=['open_line']).open_line({path!r})"
         try:
-            if self._request_by_execute(("open_line", path)) is not True:
+            msg_id = self.client.execute("", silent=True, store_history=False, allow_stdin=False,
+                                         user_expressions={"line": expression})
+            deadline = time.monotonic() + max(30.0, self.call_timeout)
+            while True:
+                reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    break
+            result = reply["content"]["user_expressions"]["line"]
+            if result.get("status") != "ok":
                 return
             line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             line.settimeout(10)

@@ -115,17 +115,29 @@ class JudgedExecute(SandboxedExecute):
     # -- the two kernels ------------------------------------------------------------------------
 
     async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
-        await self._start_judge()
+        # S has been launched (nbclient started it before asking for a client): J is launched
+        # while S's kernel is still starting up, then both are waited for.
+        judge_km = await self._launch_judge()
+        try:
+            kc = await super().async_start_new_kernel_client()
+        except BaseException:
+            await ensure_async(judge_km.shutdown_kernel(now=True))
+            await ensure_async(judge_km.cleanup_resources())
+            raise
+        await self._connect_judge(judge_km)
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient binds these by name
 
-    async def _start_judge(self) -> None:
+    async def _launch_judge(self) -> JudgeKernelManager:
         judge_km = JudgeKernelManager(config=self.config, student=self.km,
                                       kernel_name=self.km.kernel_name)
         judge_km.course_root = getattr(self.km, "course_root", "")
         await ensure_async(judge_km.start_kernel(extra_arguments=self.extra_arguments))
+        return judge_km
+
+    async def _connect_judge(self, judge_km: JudgeKernelManager) -> None:
+        self._judge_km = judge_km  # from here on, cleaning up the kernels shuts J down too
         judge = Execute(config=self.config)
         NotebookClient.__init__(judge, self.nb, judge_km)
         judge.resources = self.resources
@@ -174,13 +186,15 @@ class JudgedExecute(SandboxedExecute):
                                  f"verification (forged or mangled; ignored): {'; '.join(reasons)}")
             if self._judge is not None:
                 await self._collect_incidents()
-                judge_km = self._judge_km
+            judge, judge_km = self._judge, self._judge_km
+            self._judge = self._judge_km = None
+            if judge_km is not None:
                 try:
-                    self._judge.kc.stop_channels()
+                    if judge is not None and judge.kc is not None:
+                        judge.kc.stop_channels()
                 finally:
                     await ensure_async(judge_km.shutdown_kernel(now=True))
                     await ensure_async(judge_km.cleanup_resources())
-                self._judge = self._judge_km = None
         finally:
             await super()._async_cleanup_kernel()
 

@@ -86,6 +86,47 @@ class GuardedKernelClient(AsyncKernelClient):
     stdin_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
     control_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
 
+    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        """jupyter_client's wait: ``kernel_info`` until it is answered on shell *and* something
+        arrives on iopub (until then the subscription may still be joining and outputs would be
+        lost). Its check gives iopub 0.2 s per round, which a kernel that is already up spends
+        in full whenever its first status messages went out before the subscription (about every
+        time); this one looks every 20 ms and sends ``kernel_info`` again every 0.2 s."""
+        import asyncio
+        import time
+        from queue import Empty
+
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        answered = False
+        while True:
+            if not answered:
+                self.kernel_info()
+            round_end = time.monotonic() + 0.2
+            while time.monotonic() < round_end:
+                if not answered:
+                    try:
+                        msg = await self.shell_channel.get_msg(timeout=0.02)
+                    except Empty:
+                        pass
+                    else:
+                        answered = msg["msg_type"] == "kernel_info_reply"
+                        if answered:
+                            self._handle_kernel_info_reply(msg)
+                if answered:
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.02)
+                    except Empty:
+                        pass
+                    else:
+                        return
+            if answered:
+                answered = False  # nothing on iopub yet: ask again, so there is something to see
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+            await asyncio.sleep(0)
+
 
 class GuardedBlockingKernelClient(BlockingKernelClient):
     """jupyter_client's blocking client with every socket channel a :class:`GuardedBlockingChannel`."""
