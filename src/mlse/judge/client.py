@@ -37,7 +37,7 @@ __all__ = ["Handle", "Judge", "StudentKernel", "StudentKernelError"]
 #: Most bytes of the student's printed output relayed into one test cell.
 MAX_RELAYED_OUTPUT = 100_000
 #: Largest reply frame read from the call line (wire's own limits apply after).
-MAX_REPLY_BYTES = 256 * 1024 * 1024
+MAX_REPLY_BYTES = 64 * 1024 * 1024
 
 
 class StudentKernelError(RuntimeError):

@@ -463,7 +463,8 @@ def ensure_zygote() -> Zygote:
     """This process's zygote, started (or restarted, if it died) on first use."""
     global _zygote
     with _lock:
-        if _zygote is not None and not _zygote.alive():
+        # dead, or its socket gone (a temp folder cleaned under it): start another
+        if _zygote is not None and (not _zygote.alive() or not os.path.exists(_zygote.address)):
             _zygote.stop()
             _zygote = None
         if _zygote is None:
