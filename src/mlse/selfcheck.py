@@ -74,7 +74,9 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
     if not notebook.is_file():
         raise FileNotFoundError(f"No notebook at {notebook}.")
     assignment = assignment_of(root, notebook)
-    _start_zygote_early()
+    from .sandbox.zygote import start_in_background
+
+    start_in_background()  # a no-op when `mlse check` already started it
     tmp = Path(tempfile.mkdtemp(prefix="mlse-check-"))
     result = None
     try:
@@ -124,22 +126,6 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         remove_tree(tmp)  # never raises, never recurses (whatever the notebook left there)
         if result is not None and result.workspace:
             remove_tree(result.workspace)
-
-
-def _start_zygote_early() -> None:
-    """Start importing the kernels' stack now (the warm zygote, about 2 s), in a thread, while the
-    throwaway course is made and nbgrader is imported; the kernels wait for it when they start."""
-    import threading
-
-    from .sandbox.zygote import ensure_zygote
-
-    def start() -> None:
-        try:
-            ensure_zygote()
-        except Exception:  # noqa: BLE001 - ZygoteUnavailable or worse: the kernels start cold
-            pass
-
-    threading.Thread(target=start, name="mlse-zygote-start", daemon=True).start()
 
 
 def _hidden_only_tests(source_nb: Path) -> set[str]:

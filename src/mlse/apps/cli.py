@@ -187,6 +187,9 @@ def cmd_student_edition(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from ..sandbox.zygote import start_in_background
+
+    start_in_background()  # the kernels' imports (2 s or so) while nbgrader's are done here
     from ..selfcheck import check_notebooks
 
     return check_notebooks(args.notebooks)

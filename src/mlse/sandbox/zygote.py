@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 __all__ = ["PRELOAD", "Zygote", "ZygoteClient", "ZygoteProcess", "ZygoteUnavailable",
-           "ensure_zygote", "zygote_client", "ZYGOTE_ENV_VAR", "stop_zygote"]
+           "ensure_zygote", "start_in_background", "zygote_client", "ZYGOTE_ENV_VAR", "stop_zygote"]
 
 ZYGOTE_ENV_VAR = "MLSE_ZYGOTE"  # the socket of a zygote a parent process started for us
 
@@ -475,6 +475,20 @@ def ensure_zygote() -> Zygote:
                 atexit.register(stop_zygote)
                 _atexit_registered.append(True)
         return _zygote
+
+
+def start_in_background() -> None:
+    """Start this process's zygote in a thread (its imports take seconds): for a command that
+    has its own start-up to do meanwhile (``mlse check``). Kernels wait for it when they start;
+    if it cannot start, they start cold as they would have anyway."""
+    def start() -> None:
+        try:
+            ensure_zygote()
+        except Exception:  # noqa: BLE001 - ZygoteUnavailable or worse: cold kernels
+            pass
+
+    if _zygote is None:
+        threading.Thread(target=start, name="mlse-zygote-start", daemon=True).start()
 
 
 def stop_zygote() -> None:
