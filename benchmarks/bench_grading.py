@@ -112,7 +112,7 @@ def main() -> int:
         for a in assignments:
             print(f"{a}: sequential nbgrader autograde ...", flush=True)
             t0 = time.perf_counter()
-            run_nbgrader(["autograde", a], cwd=seq, check=False)
+            run_nbgrader(["autograde", a], cwd=seq, check=False, plain=True)
             t_seq += time.perf_counter() - t0
             print(f"{a}: mlse grade with {workers} workers ...", flush=True)
             t0 = time.perf_counter()

@@ -326,7 +326,7 @@ def build_isolation_cases(solution: str | Path, released: str | Path) -> list[Ca
     add("html_script", "HTML, JavaScript and markdown output that would run script in feedback", nb, all_pass)
     nb = copy.deepcopy(full)
     for _ in range(12):
-        nb.cells.append(new_code_cell("import time\ntime.sleep(4)"))
+        nb.cells.append(new_code_cell("import time\ntime.sleep(2)"))
     add("slow_notebook", "twelve slow cells after the last test, each under the cell timeout",
         nb, all_pass)
     return cases

@@ -140,10 +140,10 @@ def test_feedback_runs_no_student_script(course):
 
 def test_a_notebook_has_a_total_time_budget(course):
     ws, boxes, _ = course
-    result, graded = _grade(ws, boxes, "slow_notebook", CASES["slow_notebook"], notebook_timeout=45)
+    result, graded = _grade(ws, boxes, "slow_notebook", CASES["slow_notebook"], notebook_timeout=20)
     nb = nbformat.read(graded, as_version=4)
     said = [o.get("ename") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if o.get("output_type") == "error"]
     assert "NotRun" in said or "NotebookTimeBudget" in said, said
-    assert result.seconds < 45 + 60, f"grading took {result.seconds} s"
+    assert result.seconds < 20 + 60, f"grading took {result.seconds} s"
     _then_controls_still_grade(course, "slow_notebook")

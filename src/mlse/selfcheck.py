@@ -115,7 +115,9 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
                 msgs = _messages(cells[s.cell])
                 hidden = "BEGIN HIDDEN TESTS" in cells[s.cell].source
                 msgs = msgs[:4] or [f"{s.cell} earned {s.score or 0:g} of {s.max_score:g} points"]
-                if hidden:
+                seen = {m.removeprefix("hidden test: ") for m in r.messages}
+                msgs = [m for m in msgs if m not in seen]  # a part's two tests often say the same
+                if hidden and msgs:
                     msgs[0] = "hidden test: " + msgs[0]
                 r.messages += msgs
         order = list(dict.fromkeys(parts_of.values()))
