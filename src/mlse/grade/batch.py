@@ -42,6 +42,7 @@ import time
 import traceback
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -403,6 +404,41 @@ def _run_jobs(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
     import nbclient  # noqa: F401  (imported once here, inherited by forked workers)
     import nbgrader.converters  # noqa: F401
 
+    with _one_zygote_for_the_workers(jobs):
+        _run_jobs_in_pool(jobs, workers, on_start, on_result)
+
+
+@contextmanager
+def _one_zygote_for_the_workers(jobs: list[GradeJob]):
+    """One warm zygote for the whole run, started before the workers are forked (they find it
+    through ``MLSE_ZYGOTE``; each kernel still dies with the worker that asked for it): its
+    imports, about 2 s of CPU, are paid once per run rather than once per worker. Without one
+    (a course configured cold, or no zygote possible here), each worker does as before."""
+    from ..sandbox import zygote
+
+    address = None
+    if not any(job.extra_config.get("SandboxedKernelManager", {}).get("warm") is False
+               or job.extra_config.get("SandboxedKernelManager.warm") is False for job in jobs):
+        try:
+            address = zygote.ensure_zygote().address
+        except Exception:  # noqa: BLE001 - ZygoteUnavailable: the workers start kernels themselves
+            address = None
+    saved = os.environ.get(zygote.ZYGOTE_ENV_VAR)
+    if address:
+        os.environ[zygote.ZYGOTE_ENV_VAR] = address
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(zygote.ZYGOTE_ENV_VAR, None)
+        else:
+            os.environ[zygote.ZYGOTE_ENV_VAR] = saved
+        if address:
+            zygote.stop_zygote()  # a run starts its own (and pays for it, as `mlse grade` does)
+
+
+def _run_jobs_in_pool(jobs: list[GradeJob], workers: int, on_start: Callable[[], None],
+                      on_result: Callable[[WorkerResult], None]) -> None:
     retry: list[GradeJob] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context(),
                              initializer=_worker_init) as pool:
@@ -713,6 +749,9 @@ def _worker_init() -> None:
 
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from ..sandbox import zygote
+
+    zygote._zygote = None  # the parent's zygote object is not this process's to stop or restart
     if sys.platform.startswith("linux"):
         die_with_parent()
         if os.getppid() == 1:  # the parent died before the line above took effect

@@ -198,13 +198,23 @@ def read_exact(conn, n: int) -> bytes:
     return bytes(data)
 
 
-def _answer_frame(conn, loop) -> None:
+def _only_in(owner: int) -> None:
+    """A copy of this kernel made by ``os.fork`` in a student's cell (a fork bomb's children, once
+    their loop fails) comes back to the kernel's event loop, which it shares with the real kernel
+    (the same epoll instance): it must neither answer the judge nor unregister the line (that
+    would unregister it for the real kernel too), so it leaves at once."""
+    if os.getpid() != owner:
+        os._exit(0)
+
+
+def _answer_frame(conn, loop, owner: int) -> None:
     """Read one request frame, run it here on the main thread, write the reply frame."""
     import contextlib
     import json
     import signal
     import struct
 
+    _only_in(owner)
     try:
         (size,) = struct.unpack("!Q", read_exact(conn, 8))
         if size > MAX_FRAME:
@@ -248,6 +258,7 @@ def open_line(path: str) -> None:
     import socket
 
     loop = asyncio.get_running_loop()
+    owner = os.getpid()
     if os.path.exists(path):
         os.unlink(path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -256,12 +267,13 @@ def open_line(path: str) -> None:
     server.setblocking(False)
 
     def accept() -> None:
+        _only_in(owner)
         try:
             conn, _ = server.accept()
         except OSError:
             return
         conn.setblocking(True)
-        loop.add_reader(conn.fileno(), _answer_frame, conn, loop)
+        loop.add_reader(conn.fileno(), _answer_frame, conn, loop, owner)
         loop.remove_reader(server.fileno())  # one judge, one line
         server.close()
 
