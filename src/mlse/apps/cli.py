@@ -45,9 +45,20 @@ def cmd_collect(args) -> int:
 
     root = find_course_root()
     (assignment,) = _assignments(root, args.assignment)
-    options = settings(LmsCollect, root, max_notebook_mb=args.max_notebook_mb,
-                       zip_timezone=args.zip_timezone)
-    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown, options=options)
+    if (args.zip is None) == (args.exchange is None):
+        print("mlse collect: give either the LMS's zip or --exchange (nbgrader's exchange on a "
+              "class hub), not both. Nothing was collected.", file=sys.stderr)
+        return 2
+    if args.exchange is not None:
+        from ..collect.exchange import HubCollect, collect_exchange
+
+        options = settings(HubCollect, root, max_notebook_mb=args.max_notebook_mb)
+        report = collect_exchange(root, assignment, args.exchange or None,
+                                  add_unknown=args.add_unknown, options=options)
+    else:
+        options = settings(LmsCollect, root, max_notebook_mb=args.max_notebook_mb,
+                           zip_timezone=args.zip_timezone)
+        report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown, options=options)
     print_collect_report(report, verbose=args.verbose)
     return 0 if report.ok else 1
 
@@ -195,6 +206,48 @@ def cmd_check(args) -> int:
     return check_notebooks(args.notebooks)
 
 
+def cmd_classroom(args) -> int:
+    """``mlse classroom setup`` / ``start``: a JupyterHub classroom on one server (docs/classroom.md)."""
+    from pathlib import Path
+
+    from ..classroom import (DEFAULT_ENV_ROOT, Classroom, ClassroomError, _roster, setup_classroom,
+                             start_hub)
+
+    try:
+        if args.action == "start":
+            return start_hub(Classroom.load(args.home))
+        root = find_course_root()
+        students = list(args.student or [])
+        for roster in args.roster or []:
+            students += _roster(Path(roster))
+        lti = None
+        if args.auth == "lti13":
+            lti = {"issuer": args.lti_issuer or "", "client_id": list(args.lti_client_id or []),
+                   "authorize_url": args.lti_authorize_url or "",
+                   "jwks_endpoint": args.lti_jwks_url or "", "username_key": args.lti_username_key}
+            missing = [k for k, v in lti.items() if not v]
+            if missing:
+                print(f"mlse classroom setup: --auth lti13 needs {', '.join(missing)} (see "
+                      f"docs/classroom.md). Nothing was changed.", file=sys.stderr)
+                return 2
+        classroom, seats = setup_classroom(
+            root, args.course_id, list(args.instructor or []), students, home=Path(args.home),
+            exchange=Path(args.exchange) if args.exchange else None,
+            course_dir=Path(args.course_dir) if args.course_dir else None, port=args.port, ip=args.ip,
+            hub_port=args.hub_port, proxy_api_port=args.proxy_api_port, auth=args.auth, lti=lti,
+            env_root=Path(args.env_root or DEFAULT_ENV_ROOT), python=args.python)
+    except ClassroomError as exc:
+        print(f"mlse classroom {args.action}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Classroom ready in {classroom.home}: course {seats.course_id}, "
+          f"{len(seats.instructors)} instructor(s), {len(seats.students)} student(s).\n"
+          f"  course folder (the instructor's): {seats.course_dir}\n"
+          f"  exchange: {classroom.exchange}\n  students' Python: {classroom.env}\n"
+          f"Start it with: sudo {sys.argv[0] if sys.argv else 'mlse'} classroom start"
+          + (f" --home {classroom.home}" if Path(classroom.home) != Path("/srv/mlse-classroom") else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,9 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("collect", help="unpack an LMS download (Canvas or Moodle zip) into submitted/")
+    p = sub.add_parser("collect", help="take submissions into submitted/: an LMS download (Canvas or "
+                                       "Moodle zip), or nbgrader's exchange on a class hub")
     p.add_argument("assignment")
-    p.add_argument("zip", help="the zip file the LMS gave you")
+    p.add_argument("zip", nargs="?", help="the zip file the LMS gave you")
+    p.add_argument("--exchange", nargs="?", const="", default=None, metavar="PATH",
+                   help="collect from nbgrader's exchange instead (default PATH: c.Exchange.root "
+                        "in nbgrader_config.py); see docs/classroom.md")
     p.add_argument("--add-unknown", action="store_true",
                    help="add students not yet in the gradebook, named from the LMS file names")
     p.add_argument("--max-notebook-mb", type=float, default=None,
@@ -268,6 +325,37 @@ def build_parser() -> argparse.ArgumentParser:
                                                "helpers, mlse check; no solutions, no hidden tests")
     p.add_argument("out", help="a new folder to write it into")
     p.set_defaults(func=cmd_student_edition)
+
+    p = sub.add_parser("classroom", help="a JupyterHub classroom on this server: setup, then start "
+                                         "(as root; docs/classroom.md)")
+    p.add_argument("action", choices=["setup", "start"])
+    p.add_argument("--home", default="/srv/mlse-classroom",
+                   help="the classroom's folder, shared by its courses (default: /srv/mlse-classroom)")
+    p.add_argument("--course-id", default=None,
+                   help="the course's name on the hub (default: c.CourseDirectory.course_id)")
+    p.add_argument("--instructor", action="append", help="an instructor's account (repeatable)")
+    p.add_argument("--student", action="append", help="a student's account (repeatable)")
+    p.add_argument("--roster", action="append",
+                   help="students from a file: nbgrader's roster CSV (column id) or one per line")
+    p.add_argument("--course-dir", default=None,
+                   help="the instructor's course folder (default: ~INSTRUCTOR/COURSE_ID)")
+    p.add_argument("--exchange", default=None, help="nbgrader's exchange (default: /srv/nbgrader/exchange)")
+    p.add_argument("--port", type=int, default=None, help="where students connect (default: 8000)")
+    p.add_argument("--ip", default=None, help="the address to listen on (default: every interface)")
+    p.add_argument("--hub-port", type=int, default=None, help="the hub's API port on localhost (8081)")
+    p.add_argument("--proxy-api-port", type=int, default=None, help="the proxy's API port (8001)")
+    p.add_argument("--env-root", default=None,
+                   help="where the students' Python environment is built (default: /opt/mlse-classroom)")
+    p.add_argument("--python", default="/usr/bin/python3",
+                   help="a Python every account can read, for the students' servers")
+    p.add_argument("--auth", choices=["pam", "lti13"], default=None,
+                   help="pam: system accounts (default); lti13: launched from an LMS")
+    p.add_argument("--lti-issuer", default=None)
+    p.add_argument("--lti-client-id", action="append")
+    p.add_argument("--lti-authorize-url", default=None)
+    p.add_argument("--lti-jwks-url", default=None)
+    p.add_argument("--lti-username-key", default="email")
+    p.set_defaults(func=cmd_classroom)
 
     p = sub.add_parser("check", help="for learners: grade your own notebook(s), touching no class gradebook")
     p.add_argument("notebooks", nargs="*", help="notebook(s) to check (default: every exercise)")
