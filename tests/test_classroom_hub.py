@@ -283,9 +283,10 @@ def test_a_class_on_the_hub_fetches_submits_and_gets_feedback(klass, chromium, t
     submit(steps, page, 2)
 
     # -- The due date passes; Ben submits after it.
-    due = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    due_at = int(time.time()) + 2  # whole seconds, after Ada's second submission
+    due = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(due_at))
     c.as_instructor("nbgrader", "db", "assignment", "add", A, f"--duedate={due}")
-    time.sleep(1.5)
+    time.sleep(max(0.0, due_at + 1 - time.time()))
     steps = Steps(page, log, "ben")
     log_in(steps, page, c, c.ben)
     open_assignments(steps, page)
@@ -372,3 +373,41 @@ def test_a_class_on_the_hub_fetches_submits_and_gets_feedback(klass, chromium, t
         assert "2" in cells, cells
         _shot(page, "classroom-instructor-formgrader.png")
     page.close()
+
+
+def test_bad_paths_say_what_to_do(klass):
+    """A forged submission, a student not in the course, a missing exchange, a hub started
+    without root, a port in use: each refused with a message that says what to do."""
+    c = klass
+    c.as_instructor("nbgrader", "release_assignment", A, "--force")
+    exchange_opts = [f"--Exchange.root={c.exchange}", "--course", c.course_id]
+    student_env = {"PATH": f"{c.env}/bin:/usr/bin:/bin"}
+
+    # Someone not in the course fetches and submits with nbgrader in a terminal.
+    outsider = c.accounts.make("outsider", "Eve Outsider")
+    as_user(outsider, ["nbgrader", "fetch_assignment", A, *exchange_opts], env=student_env)
+    as_user(outsider, ["nbgrader", "submit", A, *exchange_opts], env=student_env)
+    # A student writes a submission folder in another student's name (inbound is writable by all).
+    forged = c.exchange / c.course_id / "inbound" / f"{c.ben}+{A}+2099-01-01 00:00:00.000000 UTC+zz"
+    as_user(c.ada, ["mkdir", str(forged)])
+    done = c.mlse("collect", A, "--exchange", check=False)
+    assert done.returncode == 1, done.stdout
+    assert f"{outsider} is not a student of course {c.course_id} (not in the gradebook)" in done.stdout
+    assert f"submitted in {c.ben}'s name by the account {c.ada}: not taken" in done.stdout
+    assert not (c.course / "submitted" / outsider).exists()
+
+    missing = c.mlse("collect", A, "--exchange", str(c.home / "no-exchange"), check=False)
+    assert missing.returncode == 1 and "No nbgrader exchange at" in missing.stderr, missing.stderr
+
+    # The hub started by an account without root's rights.
+    as_student = as_user(c.ada, ["python", "-m", "mlse.apps.cli", "classroom", "start", "--home",
+                                 str(c.home)], env=dict(student_env, PYTHONPATH=str(
+                                     c.home / "courses" / c.course_id / "src")), check=False)
+    assert as_student.returncode == 1, as_student.stdout + as_student.stderr
+    assert "must run as root (you are " in as_student.stderr, as_student.stderr
+
+    # A second hub on the same port.
+    second = subprocess.run([str(BIN / "mlse"), "classroom", "start", "--home", str(c.home)],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1 and f"Port {c.hub.port} (the hub) is in use" in second.stderr, \
+        second.stderr

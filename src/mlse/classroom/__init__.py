@@ -283,11 +283,16 @@ c.Exchange.root = {classroom.exchange!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
 '''
-    server = {"ServerApp": {"jpserver_extensions": {
-        "nbgrader.server_extensions.formgrader": True,
-        "nbgrader.server_extensions.course_list": True,
-        "nbgrader.server_extensions.assignment_list": True,
-        "nbgrader.server_extensions.validate_assignment": True}}}
+    server = {"ServerApp": {
+        "jpserver_extensions": {
+            "nbgrader.server_extensions.formgrader": True,
+            "nbgrader.server_extensions.course_list": True,
+            "nbgrader.server_extensions.assignment_list": True,
+            "nbgrader.server_extensions.validate_assignment": True},
+        # JupyterLab shows formgrader in a frame of the instructor's own server; JupyterHub (4.1
+        # and later) forbids every frame by default (nbgrader issue #1870). Only the instructor's
+        # server allows frames, and only from its own origin (docs/classroom.md, "Security").
+        "tornado_settings": {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}}}
     return {"nbgrader_config.py": nbgrader, "jupyter_server_config.json": json.dumps(server, indent=1)}
 
 
