@@ -323,6 +323,7 @@ def _scope_name(item) -> str:
 #: docs/testing.md. A module missing here only runs later; nothing breaks. The first modules of
 #: the two workers need no shared build (or different ones), so neither waits on the other's lock.
 SCHEDULE: list[str] = [
+    "test_classroom_hub.py",          # a real hub, accounts and Chromium; needs the released course
     "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
     "test_in_browser.py",             # JupyterLab + Chromium; no shared build
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
