@@ -8,9 +8,11 @@ Run on demand (it is not a test), from the course root:
 Everything is a real process, started the way a student's server starts it (one thread per
 numeric library, as ``mlse classroom`` sets), and measured from /proc while it runs:
 
-* **memory**: the peak, sampled every 50 ms, of the summed resident memory (RSS) of the process
-  and all its descendants. Shared library pages are counted in every process, so this is an upper
-  bound of what each student adds;
+* **memory**: the peak, sampled every 100 ms, of the summed proportional set size (PSS, from
+  ``/proc/PID/smaps_rollup``) of the process and all its descendants: a page shared by n processes
+  counts 1/n in each, so forked kernels (``mlse check``'s zygote) are not counted twice. The summed
+  resident memory (RSS, every shared page counted in every process) is given too, as an upper
+  bound;
 * **CPU**: user + system seconds of the process and its descendants (from /proc and getrusage).
 
 Prints a table and the figures for a class size (``--students``), with the assumptions stated.
@@ -70,6 +72,20 @@ def _rss(pids: list[int]) -> int:
     return total
 
 
+def _pss(pids: list[int]) -> int:
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def _cpu(pids: list[int]) -> float:
     """User + system seconds of living processes, with their waited-for children."""
     total = 0
@@ -87,7 +103,7 @@ class Peak:
     """Samples the summed RSS of ``pid``'s tree every 50 ms in a thread, until stopped."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self.cpu = pid, 0, 0.0
+        self.pid, self.peak, self.peak_rss, self.cpu = pid, 0, 0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -95,9 +111,10 @@ class Peak:
     def _run(self) -> None:
         while not self._stop.is_set():
             pids = _tree(self.pid)
-            self.peak = max(self.peak, _rss(pids))
+            self.peak = max(self.peak, _pss(pids))
+            self.peak_rss = max(self.peak_rss, _rss(pids))
             self.cpu = max(self.cpu, _cpu(pids))
-            self._stop.wait(0.05)
+            self._stop.wait(0.1)
 
     def stop(self) -> "Peak":
         self._stop.set()
@@ -129,13 +146,13 @@ def measure_server(state: Path) -> dict:
         # A page load makes the server build its lab page and settings once.
         urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=60).read()
         time.sleep(3)
-        rss = _rss(_tree(proc.pid))
+        rss = _pss(_tree(proc.pid))
     finally:
         peak.stop()
         proc.terminate()
         proc.wait(timeout=30)
     return {"what": "JupyterLab server, idle after start", "peak_mb": peak.peak / 2**20,
-            "steady_mb": rss / 2**20, "cpu_s": peak.cpu}
+            "peak_rss_mb": peak.peak_rss / 2**20, "steady_mb": rss / 2**20, "cpu_s": peak.cpu}
 
 
 def measure_lesson(notebook: Path) -> dict:
@@ -159,6 +176,7 @@ def measure_lesson(notebook: Path) -> dict:
         peak.stop()
         km.shutdown_kernel(now=True)
     return {"what": f"kernel, Run All of {notebook.name}", "peak_mb": peak.peak / 2**20,
+            "peak_rss_mb": peak.peak_rss / 2**20,
             "cpu_s": max(cpu, peak.cpu), "wall_s": wall}
 
 
@@ -178,6 +196,7 @@ def measure_check(notebook: Path, scratch: Path) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"what": f"mlse check {notebook.parent.name}/{notebook.name}", "peak_mb": peak.peak / 2**20,
+            "peak_rss_mb": peak.peak_rss / 2**20,
             "cpu_s": max(cpu, peak.cpu), "wall_s": time.monotonic() - started}
 
 
@@ -213,9 +232,10 @@ def main() -> int:
     heavy_lesson = max(lessons, key=lambda r: r["peak_mb"])
     heavy_check = max(checks, key=lambda r: r["peak_mb"])
     per_student_mb = server["steady_mb"] + heavy_lesson["peak_mb"] + heavy_check["peak_mb"]
-    print(f"\n| measured | peak memory (MiB) | CPU (s) | wall (s) |\n|---|---:|---:|---:|")
+    print("\n| measured | peak PSS (MiB) | peak RSS (MiB) | CPU (s) | wall (s) |\n|---|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['what']} | {r['peak_mb']:.0f} | {r['cpu_s']:.1f} | {r.get('wall_s', 0):.1f} |")
+        print(f"| {r['what']} | {r['peak_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['cpu_s']:.1f} | "
+              f"{r.get('wall_s', 0):.1f} |")
     print(f"\nmachine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, "
           f"Python {platform.python_version()}")
     print(f"per student, worst case at once (server + heaviest lesson's kernel + heaviest check): "
