@@ -340,15 +340,13 @@ def _course_folder(seats: CourseSeats, checkout: Path, exchange: Path, log) -> P
 
 
 def _add_students_to_gradebook(seats: CourseSeats) -> str:
-    from nbgrader.api import Gradebook
+    from ..course import Course
 
-    from ..course import course_dirs
-
-    dirs = course_dirs(seats.course_dir)
-    if dirs.db_path is not None and not dirs.db_path.is_file():
+    course = Course(seats.course_dir)
+    if course.db_path is not None and not course.db_path.is_file():
         return (f"No gradebook in {seats.course_dir} yet: run `mlse release` there (as the "
                 f"instructor), then `mlse classroom setup` again to add the students to it.")
-    with Gradebook(dirs.db_url) as gb:
+    with course.gradebook() as gb:
         for student in seats.students:
             account = _account(student)
             full = account.pw_gecos.split(",")[0] if account else ""

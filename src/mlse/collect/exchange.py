@@ -34,7 +34,7 @@ from pathlib import Path
 from traitlets import Bool, Float
 from traitlets.config import Configurable
 
-from .lms import CollectError, CollectReport, _check_notebook, _write_log
+from .lms import CollectError, CollectReport, _check_notebook
 
 __all__ = ["HubCollect", "collect_exchange", "exchange_root", "course_id_of", "inbound_folder"]
 
@@ -55,21 +55,19 @@ class HubCollect(Configurable):
                                           "together.").tag(config=True)
 
 
-def exchange_root(root: str | Path, config=None) -> Path:
+def exchange_root(course) -> Path:
     """The exchange the course uses: ``c.Exchange.root`` in its nbgrader_config.py, else nbgrader's
     default, ``/srv/nbgrader/exchange``."""
-    from ..course import load_config
+    from ..course import Course
 
-    config = load_config(root) if config is None else config
-    return Path(config.Exchange.get("root", DEFAULT_EXCHANGE))
+    return Path(Course.of(course).config.Exchange.get("root", DEFAULT_EXCHANGE))
 
 
-def course_id_of(root: str | Path, config=None) -> str:
+def course_id_of(course) -> str:
     """``c.CourseDirectory.course_id`` of the course: its folder's name in the exchange."""
-    from ..course import load_config
+    from ..course import Course
 
-    config = load_config(root) if config is None else config
-    return str(config.CourseDirectory.get("course_id", "") or "")
+    return str(Course.of(course).coursedir.course_id or "")
 
 
 def inbound_folder(exchange: Path, course_id: str) -> Path:
@@ -162,13 +160,11 @@ def _copy_files(src: Path, files: list[Path], dest: Path, owner: tuple[int, int]
             os.chown(path, *owner, follow_symlinks=False)
 
 
-def _keep_version(root: Path, assignment: str, student: str, folder: Path, when: datetime | None,
+def _keep_version(course, assignment: str, student: str, folder: Path, when: datetime | None,
                   owner) -> Path | None:
     """A copy of ``folder`` in ``.mlse/versions/ASSIGNMENT/STUDENT/TIME/`` (kept once per time)."""
-    from .. import attention
-
-    keep = (attention.state_dir(root) / "versions" / assignment / student /
-            (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S.%fZ"))
+    keep = course.state_path("versions", assignment, student,
+                             (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S.%fZ"))
     if keep.exists():
         return None
     files, problem = _files_of(folder, 1 << 40)
@@ -179,7 +175,10 @@ def _keep_version(root: Path, assignment: str, student: str, folder: Path, when:
 
 
 def _read_stamp_text(folder: Path) -> str | None:
-    path = folder / "timestamp.txt"
+    """``timestamp.txt`` as nbgrader wrote it (compared as text: collect keeps it byte for byte)."""
+    from ..course import TIMESTAMP_FILE
+
+    path = folder / TIMESTAMP_FILE
     return path.read_text().strip() if path.is_file() else None
 
 
@@ -211,7 +210,7 @@ def _duration(delta: timedelta) -> str:
     return " ".join(f"{n} {u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "min")) if n) or "0 min"
 
 
-def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | None = None,
+def collect_exchange(root, assignment: str, exchange: str | Path | None = None,
                      add_unknown: bool = False, options: HubCollect | None = None) -> CollectReport:
     """Take the latest submission of ``assignment`` of every student from the exchange into
     ``submitted/`` (see the module docstring for the guarantees) and report. Raises
@@ -221,18 +220,17 @@ def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | N
     from nbgrader.api import Gradebook
 
     from .. import attention
-    from ..course import course_dirs, load_config, require_gradebook
+    from ..course import Course
     from ..workspace import notebooks_of
 
-    root = Path(root).resolve()
+    course = Course.of(root)
+    root = course.root
     options = options or HubCollect()
-    config = load_config(root)
-    dirs = course_dirs(root, config)
-    db_url = require_gradebook(root)
-    exchange = Path(exchange) if exchange else exchange_root(root, config)
-    course_id = course_id_of(root, config)
+    db_url = course.require_gradebook()
+    exchange = Path(exchange) if exchange else exchange_root(course)
+    course_id = course_id_of(course)
     inbound = inbound_folder(exchange, course_id)
-    expected = {nb.name for nb in notebooks_of(dirs.source / assignment)}
+    expected = {nb.name for nb in notebooks_of(course.source_of(assignment))}
     limit = int(options.max_notebook_mb * 1e6)
     report = CollectReport(assignment)
     owner = None
@@ -283,18 +281,13 @@ def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | N
             if len(records) > 1:
                 report.notes.append(f"{student}: submitted {len(records)} times; took the latest "
                                     f"({when:%Y-%m-%d %H:%M:%S} UTC)")
-            folder = dirs.submission(student, assignment)
+            folder = course.submission(student, assignment)
             old_stamp = _read_stamp_text(folder) if folder.is_dir() else None
             if old_stamp == stamp:
                 report.unchanged.append((student, source.name))
                 continue
             if old_stamp is not None:
-                from nbgrader.utils import parse_utc
-
-                try:
-                    old_when = parse_utc(old_stamp).replace(tzinfo=timezone.utc)
-                except (ValueError, OverflowError):
-                    old_when = None
+                old_when = course.timestamp(folder)
                 if old_when is not None and old_when > when:
                     report.notes.append(f"{student}: the submission already collected "
                                         f"({old_when:%Y-%m-%d %H:%M} UTC) is newer than any in the "
@@ -317,7 +310,7 @@ def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | N
                                         f"(graded as missing)")
             if problem:
                 report.refused.append((student, source.name, problem))
-                attention.mark(root, gb, assignment, student,
+                attention.mark(course, gb, assignment, student,
                                f"the new submission {source.name} was refused by mlse collect: "
                                f"{problem}", "collect")
                 continue
@@ -325,13 +318,13 @@ def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | N
             # Every earlier version is kept: the one in submitted/, and the exchange's earlier ones.
             kept = []
             if folder.is_dir() and any(folder.iterdir()):
-                kept.append(_keep_version(root, assignment, student, folder, old_when, owner))
+                kept.append(_keep_version(course, assignment, student, folder, old_when, owner))
             for _, earlier_when, earlier in records[:-1]:
                 if old_when is None or earlier_when > old_when:
-                    kept.append(_keep_version(root, assignment, student, earlier, earlier_when, owner))
+                    kept.append(_keep_version(course, assignment, student, earlier, earlier_when, owner))
             if any(kept):
                 report.notes.append(f"{student}: earlier version(s) kept in "
-                                    f"{(attention.state_dir(root) / 'versions' / assignment / student).relative_to(root)}/")
+                                    f"{course.state_path('versions', assignment, student).relative_to(root)}/")
 
             incoming = folder.with_name(f".{folder.name}.collecting")
             shutil.rmtree(incoming, ignore_errors=True)
@@ -350,7 +343,7 @@ def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | N
             else:
                 incoming.rename(folder)
             report.collected.append((student, source.name, str(folder.relative_to(root))))
-            attention.new_version(root, assignment, student)
+            attention.new_version(course, assignment, student)
             late = _late_by(gb, assignment, student, when)
             if late is not None:
                 report.notes.append(f"{student}: late, submitted {_duration(late)} after the due "
@@ -366,5 +359,5 @@ def collect_exchange(root: str | Path, assignment: str, exchange: str | Path | N
                                     f"assignment add {assignment} --duedate=...`")
         else:
             report.notes.append(f"no submission of {assignment} in {inbound}")
-    _write_log(root, report)
+    course.write_log("collect", report.assignment, report.to_json())
     return report
