@@ -323,9 +323,9 @@ def _scope_name(item) -> str:
 #: docs/testing.md. A module missing here only runs later; nothing breaks. The first modules of
 #: the two workers need no shared build (or different ones), so neither waits on the other's lock.
 SCHEDULE: list[str] = [
-    "test_classroom_hub.py",          # a real hub, accounts and Chromium; needs the released course
     "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
     "test_in_browser.py",             # JupyterLab + Chromium; no shared build
+    "test_classroom_hub.py",          # a real hub, accounts, Chromium, mlse grade (3-5 min)
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
     "test_hostile_grading.py",        # ~25 sandboxed gradings
     "test_mlse_term.py",
