@@ -309,8 +309,14 @@ def test_a_class_on_the_hub_fetches_submits_and_gets_feedback(klass, chromium, t
     again = c.mlse("collect", A, "--exchange")
     assert f"{A}: 0 collected, 2 unchanged" in again.stdout, again.stdout
 
-    graded = c.mlse("grade", A, "--verbose")
-    assert "failed" not in graded.stdout.split("\n")[0].lower() or " 0 failed" in graded.stdout, graded.stdout
+    from mlse.sandbox import isolation_available
+
+    assert isolation_available()[0] == "root", "grading as root must isolate every kernel"
+    graded = c.mlse("grade", A, "--verbose")  # exits 1 if any submission failed
+    assert "reduced isolation" not in graded.stdout + graded.stderr, graded.stdout + graded.stderr
+    log = json.loads(sorted((c.course / ".mlse" / "logs").glob(f"grade-{A}-*.json"))[-1].read_text())
+    assert sorted((o["student"], o["status"]) for o in log["outcomes"]) == \
+        sorted([(c.ada, "graded"), (c.ben, "graded")]), log["outcomes"]
     c.mlse("feedback", A)
     release = subprocess.run([str(BIN / "nbgrader"), "release_feedback", A], cwd=c.course,
                              capture_output=True, text=True, timeout=300)
@@ -371,6 +377,7 @@ def test_a_class_on_the_hub_fetches_submits_and_gets_feedback(klass, chromium, t
         row.wait_for(timeout=60_000)
         cells = [t.strip() for t in row.locator("td").all_text_contents()]
         assert "2" in cells, cells
+        row.evaluate("r => r.scrollIntoView({block: 'center'})")
         _shot(page, "classroom-instructor-formgrader.png")
     page.close()
 
@@ -398,6 +405,15 @@ def test_bad_paths_say_what_to_do(klass):
 
     missing = c.mlse("collect", A, "--exchange", str(c.home / "no-exchange"), check=False)
     assert missing.returncode == 1 and "No nbgrader exchange at" in missing.stderr, missing.stderr
+
+    # Collecting as an account that may only write into the inbound folder (a student).
+    src = c.home / "courses" / c.course_id / "src"
+    unreadable = as_user(c.ada, ["python", "-c", (
+        "from pathlib import Path; from mlse.collect.exchange import inbound_folder; "
+        f"inbound_folder(Path({str(c.exchange)!r}), {c.course_id!r})")],
+        env=dict(student_env, PYTHONPATH=str(src)), check=False)
+    assert unreadable.returncode == 1 and "Cannot read" in unreadable.stderr \
+        and "run `mlse collect` as root" in unreadable.stderr, unreadable.stderr
 
     # The hub started by an account without root's rights.
     as_student = as_user(c.ada, ["python", "-m", "mlse.apps.cli", "classroom", "start", "--home",

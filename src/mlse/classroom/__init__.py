@@ -240,6 +240,14 @@ def build_student_env(checkout: Path, env_root: Path = DEFAULT_ENV_ROOT,
     return env
 
 
+def _quiet_jupyterlab(env: Path) -> None:
+    """No "get notified about Jupyter news?" toast over a student's notebook, and no call home
+    from every student's browser: JupyterLab's defaults for every server of this environment."""
+    overrides = env / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    _write_text(overrides, json.dumps({"@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false", "checkForUpdates": False}}, indent=1), 0o644)
+
+
 # ---------------------------------------------------------------------------------------------
 # Setting up
 
@@ -405,6 +413,7 @@ def setup_classroom(checkout: Path, course_id: str | None, instructors: list[str
     os.chmod(classroom.state, 0o700)
     _make_exchange(Path(classroom.exchange))
     classroom.env = str(build_student_env(checkout, Path(env_root), python, log))
+    _quiet_jupyterlab(Path(classroom.env))
     _course_folder(seats, checkout, Path(classroom.exchange), log)
     log(_add_students_to_gradebook(seats))
 
