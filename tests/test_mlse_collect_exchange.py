@@ -89,6 +89,14 @@ def test_links_and_special_files_are_refused_never_followed(course):
     report = collect_exchange(course, A)
     assert report.refused and "symbolic link" in report.refused[0][2]
     assert not (course / "submitted" / "ben").exists()
+    (folder / "answers.txt").unlink()
+    (folder / "data").symlink_to(ROOT / "solutions", target_is_directory=True)
+    assert "data is a symbolic link" in collect_exchange(course, A).refused[0][2]
+    (folder / "data").unlink()
+    os.mkfifo(folder / "pipe")  # would block a reader that opened it blindly
+    assert "pipe is not a regular file" in collect_exchange(course, A).refused[0][2]
+    (folder / "pipe").unlink()
+    assert collect_exchange(course, A).collected
 
 
 def test_unknown_students_and_an_empty_exchange_are_said(course, capsys):

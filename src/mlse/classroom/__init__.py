@@ -468,21 +468,24 @@ def spawn_settings(classroom: Classroom, username: str) -> dict:
 
 def give_lessons(lessons: Path, course_id: str, username: str) -> Path | None:
     """Copy the lessons into ``~USER/COURSE/lessons`` the first time (never over the student's own
-    copy), owned by the student. Returns the folder, or None if it was there already."""
+    copy). The copy runs *as the student* (the hook runs as root, and a student's home is theirs
+    to fill with links: root writing there could be led to write anywhere). Returns the folder,
+    or None when nothing was copied."""
     account = _account(username)
     if account is None:
         return None
-    course = Path(account.pw_dir) / course_id
-    target = course / "lessons"
-    if target.exists():
+    target = Path(account.pw_dir) / course_id / "lessons"
+    script = ('[ -e "$2" ] || [ -L "$2" ] && exit 3; '
+              'mkdir -p -- "$(dirname -- "$2")" && cp -r -- "$1" "$2"')
+    done = subprocess.run(["/bin/sh", "-c", script, "give-lessons", str(lessons), str(target)],
+                          user=account.pw_uid, group=account.pw_gid, extra_groups=[],
+                          env={"PATH": "/usr/bin:/bin", "HOME": account.pw_dir}, cwd="/",
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode == 3:
         return None
-    for folder in (course,):
-        folder.mkdir(exist_ok=True)
-        os.chown(folder, account.pw_uid, account.pw_gid)
-    shutil.copytree(lessons, target)
-    _chown_tree(target, account.pw_uid, account.pw_gid)
-    for path in [target, *target.rglob("*")]:
-        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    if done.returncode:
+        raise ClassroomError(f"Could not copy the lessons into {target} as {username}: "
+                             f"{done.stderr.strip()[-500:]}")
     return target
 
 

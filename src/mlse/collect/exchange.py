@@ -25,6 +25,7 @@ latest one of each student over ``submitted/``, following symbolic links, withou
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -124,37 +125,67 @@ def _parse_record(name: str, assignment: str):
     return parts[0], parts[2], when.replace(tzinfo=timezone.utc)
 
 
-def _files_of(folder: Path, max_bytes: int) -> tuple[list[Path], str]:
-    """The regular files under ``folder`` (relative paths), or why the folder cannot be taken:
-    a symbolic link or a special file anywhere, or more than ``max_bytes`` in all. Links are
-    looked at, never followed (collect runs as root)."""
-    found, total = [], 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            mode = path.lstat().st_mode
-            rel = path.relative_to(folder)
-            if stat.S_ISLNK(mode):
-                return [], f"{rel} is a symbolic link (never followed: it could point at any file)"
-            if stat.S_ISDIR(mode):
-                continue
-            if not stat.S_ISREG(mode):
-                return [], f"{rel} is not a regular file"
-            total += path.lstat().st_size
-            if total > max_bytes:
-                return [], f"the submission holds over {max_bytes / 1e6:g} MB (HubCollect.max_submission_mb)"
-            found.append(rel)
-    return sorted(found), ""
+def _read_submission(folder: Path, max_bytes: int) -> tuple[dict[Path, tuple[bytes, int]], str]:
+    """Every regular file under ``folder`` as ``{relative path: (bytes, mtime_ns)}``, or why the
+    folder cannot be taken: a symbolic link or a special file anywhere, or more than ``max_bytes``
+    in all.
+
+    Collect runs as root on folders that students own and can change while it reads (the inbound
+    folder is writable by all). So nothing is looked up twice by name: each folder is opened once
+    (``O_NOFOLLOW``) and everything in it is opened relative to that handle, never following a
+    link; what is checked is exactly what is read."""
+    files: dict[Path, tuple[bytes, int]] = {}
+    total = 0
+    flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+    def walk(dir_fd: int, rel: Path) -> str:
+        nonlocal total
+        for name in sorted(os.listdir(dir_fd)):
+            path = rel / name
+            try:
+                fd = os.open(name, flags | os.O_NONBLOCK, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    return f"{path} is a symbolic link (never followed: it could point at any file)"
+                return f"{path} cannot be read ({exc.strerror})"
+            try:
+                info = os.fstat(fd)
+                if stat.S_ISDIR(info.st_mode):
+                    problem = walk(fd, path)
+                    if problem:
+                        return problem
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    return f"{path} is not a regular file"
+                total += info.st_size
+                if total > max_bytes:
+                    return f"the submission holds over {max_bytes / 1e6:g} MB (HubCollect.max_submission_mb)"
+                with os.fdopen(os.dup(fd), "rb") as fh:
+                    files[path] = (fh.read(info.st_size + 1), info.st_mtime_ns)
+            finally:
+                os.close(fd)
+        return ""
+
+    try:
+        top = os.open(folder, flags | os.O_DIRECTORY)
+    except OSError as exc:
+        return {}, f"the submission folder cannot be opened ({exc.strerror})"
+    try:
+        problem = walk(top, Path())
+    finally:
+        os.close(top)
+    return ({}, problem) if problem else (files, "")
 
 
-def _copy_files(src: Path, files: list[Path], dest: Path, owner: tuple[int, int] | None) -> None:
-    """Copy ``files`` (relative to ``src``) into the new folder ``dest``, bytes and times kept,
-    owned by ``owner`` (the course folder's owner, when collect runs as root)."""
+def _write_files(files: dict[Path, tuple[bytes, int]], dest: Path, owner: tuple[int, int] | None) -> None:
+    """Write ``files`` into the new folder ``dest``, bytes and modification times kept, owned by
+    ``owner`` (the course folder's owner, when collect runs as root)."""
     dest.mkdir(parents=True)
-    for rel in files:
+    for rel, (data, mtime_ns) in files.items():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / rel, target, follow_symlinks=False)
+        target.write_bytes(data)
+        os.utime(target, ns=(mtime_ns, mtime_ns))
     if owner is not None:
         for path in [dest, *dest.rglob("*")]:
             os.chown(path, *owner, follow_symlinks=False)
@@ -167,10 +198,10 @@ def _keep_version(course, assignment: str, student: str, folder: Path, when: dat
                              (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S.%fZ"))
     if keep.exists():
         return None
-    files, problem = _files_of(folder, 1 << 40)
+    files, problem = _read_submission(folder, 1 << 34)
     if problem:
         return None
-    _copy_files(folder, files, keep, owner)
+    _write_files(files, keep, owner)
     return keep
 
 
@@ -296,11 +327,11 @@ def collect_exchange(root, assignment: str, exchange: str | Path | None = None,
             else:
                 old_when = None
 
-            files, problem = _files_of(source, int(options.max_submission_mb * 1e6))
+            files, problem = _read_submission(source, int(options.max_submission_mb * 1e6))
             if not problem:
                 notebooks = [f for f in files if f.suffix == ".ipynb" and len(f.parts) == 1]
                 for nb in notebooks:
-                    why = _check_notebook((source / nb).read_bytes()[:limit + 1], limit)
+                    why = _check_notebook(files[nb][0], limit)
                     if why:
                         problem = f"{nb}: {why}"
                         break
@@ -329,7 +360,7 @@ def collect_exchange(root, assignment: str, exchange: str | Path | None = None,
             incoming = folder.with_name(f".{folder.name}.collecting")
             shutil.rmtree(incoming, ignore_errors=True)
             incoming.parent.mkdir(parents=True, exist_ok=True)
-            _copy_files(source, files, incoming, owner)
+            _write_files(files, incoming, owner)
             if owner is not None:
                 for parent in (folder.parent, folder.parent.parent):
                     if parent.stat().st_uid == 0 and parent.is_relative_to(root):
