@@ -536,8 +536,11 @@ def hub_command(classroom: Classroom) -> tuple[list[str], dict]:
 
 
 def start_hub(classroom: Classroom) -> int:
-    """Run the hub in the foreground until it stops (Ctrl-C); its own files in ``state/``."""
+    """Become the hub (exec), in the foreground until it stops; its own files in ``state/``. The
+    hub itself then gets Ctrl-C or a service manager's SIGTERM, and stops every server it started
+    and its proxy before it exits."""
     cmd, env = hub_command(classroom)
     print(f"JupyterHub for {', '.join(s.course_id for s in classroom.courses())} on "
           f"http://{classroom.ip or '0.0.0.0'}:{classroom.port}/ (Ctrl-C stops it)", flush=True)
-    return subprocess.call(cmd, env=env, cwd=classroom.state)
+    os.chdir(classroom.state)
+    os.execve(cmd[0], cmd, env)
