@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -115,7 +116,7 @@ def klass(requirements, released_course):
         instructor = accounts.make("instructor", "Grace Hopper")
         ada = accounts.make("student", "Ada Lovelace")
         ben = accounts.make("student", "Ben Bitdiddle")
-        course = Path(f"/home/{instructor}/mlse")
+        course = Path(pwd.getpwnam(instructor).pw_dir) / "mlse"
         copy_course(released_course, course)  # the released course, with its gradebook
         exchange = home / "exchange"
         port, hub_port, api_port = free_port(), free_port(), free_port()
@@ -260,9 +261,10 @@ def test_a_class_on_the_hub_fetches_submits_and_gets_feedback(klass, chromium, t
     log_in(steps, page, c, c.ada)
     open_assignments(steps, page)
     with steps.step("see the course's lessons copied into her home, and no formgrader"):
-        lessons = Path(f"/home/{c.ada}/mlse/lessons")
+        ada_home = Path(pwd.getpwnam(c.ada).pw_dir)
+        lessons = ada_home / "mlse" / "lessons"
         assert (lessons / "00_start_here.ipynb").is_file(), sorted(p.name for p in lessons.parent.iterdir())
-        assert lessons.stat().st_uid == os.stat(f"/home/{c.ada}").st_uid
+        assert lessons.stat().st_uid == ada_home.stat().st_uid
         page.locator(".lm-MenuBar-item").filter(has_text="Nbgrader").click()
         items = page.locator(".lm-Menu .lm-Menu-itemLabel").all_text_contents()
         page.keyboard.press("Escape")
@@ -361,7 +363,7 @@ def test_a_class_on_the_hub_fetches_submits_and_gets_feedback(klass, chromium, t
     # Neither student can list the exchange's submissions or feedback, nor read the other's home.
     for student, other in ((c.ada, c.ben), (c.ben, c.ada)):
         for folder in (c.exchange / c.course_id / "inbound", c.exchange / c.course_id / "feedback",
-                       Path(f"/home/{other}"), c.course):
+                       Path(pwd.getpwnam(other).pw_dir), c.course):
             done = as_user(student, ["ls", str(folder)], check=False)
             assert done.returncode != 0 and "Permission denied" in done.stderr, \
                 f"{student} could list {folder}: {done.stdout[:300]}"
