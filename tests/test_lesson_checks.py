@@ -214,6 +214,10 @@ ACCEPTED = [  # (answer, correct, question, accept)
     *[(form, "macro F1", "Which number?", ("macro averaged F1",)) for form in
       ("macro-F1", "Macro_F1", "macro F1.", "macro-averaged F1", "Macro averaged F1")],
     *[(form, False, "May it?", ()) for form in (False, "False", "false", "no", "No.")],
+    *[(form, "fit", "Which method learns from the training data?", ()) for form in
+      ("fit", "fit()", ".fit", "Fit.", "`fit`", "model.fit(X, y)")],
+    ("the words step", "words", "Which step turns words into numbers?", ()),
+    ("60 minutes", 60, "How many minutes go to the incident in the software engineer's day?", ()),
     *[(form, SKILLS, "Which two?", ()) for form in
       (SKILLS, ["Data Science", "Software Engineering"], ("data science", "software engineering"),
        "software engineering, data science", "data science and software engineering",
@@ -229,6 +233,8 @@ REJECTED = [  # near misses stay wrong, with the hint
     *[(form, 60, MINUTES_Q) for form in (30, "90", "90 minutes", "2 hours", 59.5)],
     *[(form, 50_000, SALARY_Q) for form in (180_000, "$5,000", "500k", "-50000")],
     ("8.5", 0.085, "What share?"), (AttributeError, "TypeError", "Which exception?"),
+    ("predict()", "fit", "Which method learns?"), ("model.predict", "fit", "Which method learns?"),
+    ("refit", "fit", "Which method learns?"), ("the fields step", "words", "Which step turns words into numbers?"),
     ("ValueError: bad", "TypeError", "Which exception?"), ("se", "ml", "Who?"), ("software engineer", "ml", "Who?"),
     ("yes", False, "May it?"), (True, False, "May it?"), ("data science", SKILLS, "Which two?"),
     ({"data science", "statistics"}, SKILLS, "Which two?"), ("technical, access", PAIR, "Which pair?"),
@@ -243,21 +249,28 @@ UNREADABLE = [  # told the form wanted, never the hint
 ]
 
 
-@pytest.mark.parametrize("answer, correct, question, accept", ACCEPTED, ids=repr)
+def _id(value) -> str:
+    """A test id that is the same in every process (a set's repr follows the hash seed)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(map(repr, value))) + "}"
+    return repr(value)
+
+
+@pytest.mark.parametrize("answer, correct, question, accept", ACCEPTED, ids=_id)
 def test_a_right_answer_in_a_form_people_write_is_right(answer, correct, question, accept, capsys):
     assert quiz(answer, correct, question, "HINT", accept=accept)
     out = capsys.readouterr().out
     assert out.startswith("✔") and "HINT" not in out
 
 
-@pytest.mark.parametrize("answer, correct, question", REJECTED, ids=repr)
+@pytest.mark.parametrize("answer, correct, question", REJECTED, ids=_id)
 def test_a_wrong_answer_stays_wrong_and_gets_the_hint(answer, correct, question, capsys):
     assert not quiz(answer, correct, question, "HINT")
     out = capsys.readouterr().out
     assert out.startswith("✘ Not quite (") and "Hint: HINT" in out
 
 
-@pytest.mark.parametrize("answer, correct, question", UNREADABLE, ids=repr)
+@pytest.mark.parametrize("answer, correct, question", UNREADABLE, ids=_id)
 def test_an_unreadable_answer_is_told_the_form_not_the_hint(answer, correct, question, capsys):
     assert not quiz(answer, correct, question, "HINT")
     out = capsys.readouterr().out

@@ -260,9 +260,11 @@ def _question_words(question: str) -> set[str]:
     return (words | set(_ARTICLES)) - _NEGATIONS
 
 
-def _without_question_words(text: str, question: str) -> str:
+def _without_question_words(text: str, question: str, keep: str) -> str:
+    """``text`` without the words of ``question`` (but those of ``keep``, the answer sought);
+    '' when nothing was dropped."""
     words = _words(text).split()
-    drop = _question_words(question)
+    drop = _question_words(question) - set(keep.split())
     kept = [w for w in words if w.removesuffix("'s") not in drop]
     return " ".join(kept) if kept and len(kept) < len(words) else ""
 
@@ -313,13 +315,15 @@ def _number_in(text: str, question: str, units: tuple) -> tuple[float | None, st
     if not found:
         return None, "it has no number in digits"
     value = float(_re.sub(r"[,\u202f\u00a0' ]", "", found.group(0)))
-    allowed = {_singular(w) for w in _re.findall(r"[a-z]+", question.lower())}
+    allowed = {_singular(w) for w in _re.findall(r"[a-z]{3,}", question.lower())}
     allowed |= {_singular(u) for u in units} | _CURRENCY_WORDS
     wanted = [_singular(u) for u in units] + sorted(w for w in allowed if w in ("minute", "second"))
     rest = text[found.end():].strip()
     rest = _re.sub(r"^(?:us\$|\$|€|£)", "", rest).strip()
     for word in _re.findall(r"%|[a-z$€£]+", rest):
         word = _singular(word)
+        if word in wanted:
+            continue
         if word in _SCALES:
             value *= _SCALES[word]
         elif any((word, want) in _CONVERSIONS for want in wanted):
@@ -333,6 +337,13 @@ def _number_in(text: str, question: str, units: tuple) -> tuple[float | None, st
     return value, ""
 
 
+def _cleaned(part: str) -> str:
+    """One part of a list typed as text, without spaces, quotes or a full stop around it."""
+    for _ in range(2):
+        part = part.strip().strip("\"'`\u2018\u2019\u201c\u201d").strip().rstrip(".!?;").strip()
+    return part
+
+
 def _items(answer: Any) -> list | None:
     """The parts of an answer that lists several things: a list, tuple or set, or a text such as
     "access, technical", "access -> technical" or "{access, technical}". None when it is not such
@@ -343,7 +354,7 @@ def _items(answer: Any) -> list | None:
             text = text[1:-1]
         for separator in ("->", "→", "=>", ",", ";", "/", "&", "+", " and ", " vs. ", " vs ", " versus "):
             if separator in text:
-                return [part for part in (p.strip() for p in text.split(separator)) if part]
+                return [part for part in (_cleaned(p) for p in text.split(separator)) if part]
         return None
     if isinstance(answer, (list, tuple, set, frozenset)):
         return list(answer)
@@ -378,8 +389,13 @@ def _same_text(answer: str, correct: str, question: str) -> bool:
         name = _re.sub(r"\(.*\)$", "", _words(str(answer).split(":")[0]))
         if name.replace(" ", "") == want.replace(" ", ""):
             return True
+    if _re.fullmatch(r"[A-Za-z_]\w*", str(correct).strip()):
+        # a name from code: "fit()", ".fit", "toy_model.fit(X, y)" all name fit
+        called = _re.fullmatch(r"\s*[`'\"]?(?:[A-Za-z_]\w*\.|\.)?([A-Za-z_]\w*)\s*(?:\(.*\))?[`'\"]?\.?\s*", str(answer))
+        if called and called.group(1).lower() == str(correct).strip().lower():
+            return True
     got = _words(answer)
-    if got == want or _without_question_words(answer, question) == want:
+    if got == want or _without_question_words(answer, question, want) == want:
         return True
     return not _re.search(r"\d", want) and len(want) >= 5 and _one_slip(got, want)
 
@@ -530,7 +546,9 @@ def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str =
             right = _predicate(correct, answer) or _predicate(correct, _plain(answer))
             if not right and isinstance(answer, str):
                 parsed = _parsed(answer)
-                idea = parsed is not answer and _predicate(correct, parsed)
+                items = _items(answer)  # "mathematics and statistics" for a set of names
+                idea = (parsed is not answer and _predicate(correct, parsed)) or \
+                    (items is not None and _predicate(correct, set(items)))
             advice = form
         else:
             readings = [_read(answer, value, question, tol, units) for value in (correct, *accept)]
