@@ -217,6 +217,8 @@ ACCEPTED = [  # (answer, correct, question, accept)
     *[(form, "fit", "Which method learns from the training data?", ()) for form in
       ("fit", "fit()", ".fit", "Fit.", "`fit`", "model.fit(X, y)")],
     ("the words step", "words", "Which step turns words into numbers?", ()),
+    *[(form, {80, 81}, "Which two title lengths?", ()) for form in ("80, 81", "81 and 80", ["80", "81"], (81, 80))],
+    *[(form, 3, "Which checklist item does it break?", ()) for form in ("item 3", "#3", "Item 3.", "3")],
     ("60 minutes", 60, "How many minutes go to the incident in the software engineer's day?", ()),
     *[(form, SKILLS, "Which two?", ()) for form in
       (SKILLS, ["Data Science", "Software Engineering"], ("data science", "software engineering"),
@@ -233,6 +235,7 @@ REJECTED = [  # near misses stay wrong, with the hint
     *[(form, 60, MINUTES_Q) for form in (30, "90", "90 minutes", "2 hours", 59.5)],
     *[(form, 50_000, SALARY_Q) for form in (180_000, "$5,000", "500k", "-50000")],
     ("8.5", 0.085, "What share?"), (AttributeError, "TypeError", "Which exception?"),
+    ("80, 82", {80, 81}, "Which two title lengths?"), ("item 2", 3, "Which checklist item does it break?"),
     ("predict()", "fit", "Which method learns?"), ("model.predict", "fit", "Which method learns?"),
     ("refit", "fit", "Which method learns?"), ("the fields step", "words", "Which step turns words into numbers?"),
     ("ValueError: bad", "TypeError", "Which exception?"), ("se", "ml", "Who?"), ("software engineer", "ml", "Who?"),
@@ -245,7 +248,8 @@ UNREADABLE = [  # told the form wanted, never the hint
     ("sixty", 60, MINUTES_Q), ("60 seconds", 60, MINUTES_Q), ("fifty thousand", 50_000, SALARY_Q),
     ("0,085", 0.085, "What share?"), ("restart the kernel", "b", "Which option?"), ("b or c", "b", "Which option?"),
     (2, "b", "Which option?"), (0.357, "b", "Which option?"), (150, "experiments", "Which kind?"),
-    (None, "access", TEAM_Q), (1, False, "May it?"), (42, PAIR, "Which pair?"), (3.5, SKILLS, "Which two?"),
+    (None, "access", TEAM_Q), (1, False, "May it?"), ([3], 3, "Which item?"), ([False], False, "May it?"),
+    ("3 or 4", 3, "Which item?"), (42, PAIR, "Which pair?"), (3.5, SKILLS, "Which two?"),
 ]
 
 

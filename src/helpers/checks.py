@@ -310,6 +310,11 @@ def _number_in(text: str, question: str, units: tuple) -> tuple[float | None, st
     text = _bare(text).replace("\u2212", "-")
     text = _re.sub(r"^(?:about|around|approximately|approx|roughly|~|≈)\s*", "", text)
     text = _re.sub(r"^(?:us\$|\$|€|£|usd|eur|gbp)\s*", "", text)
+    question_words = set(_re.findall(r"[a-z]{3,}", question.lower())) | {"number", "no", "item", "option"}
+    lead = _re.match(r"(?:(?:[a-z]+)\s+|#|no\.\s*)+", text)
+    if lead and all(w in question_words for w in _re.findall(r"[a-z]+", lead.group(0))) \
+            and _NUMBER.match(text[lead.end():]):
+        text = text[lead.end():]  # "item 3", "#3", "number 3"
     text = _re.sub(r"^(?:an?|one)\s+(?=[a-z])", "1 ", text)  # "an hour"
     found = _NUMBER.match(text)
     if not found:
@@ -441,9 +446,9 @@ def _read(answer: Any, correct: Any, question: str, tol: float | None, units: tu
     try:
         answer = _plain(answer)
         kind = _kind(correct)
-        if kind != "set" and kind != "sequence" and isinstance(answer, (list, tuple, set, frozenset)) \
-                and len(answer) == 1:
-            answer = _plain(next(iter(answer)))  # ["sales"] for "sales"
+        if kind in ("text", "letter") and isinstance(answer, (list, tuple, set, frozenset)) \
+                and len(answer) == 1 and isinstance(next(iter(answer)), str):
+            answer = next(iter(answer))  # ["sales"] for "sales": a name given as a list of one
         if kind == "bool":
             if isinstance(answer, bool):
                 return _Reading(answer == correct)
@@ -473,14 +478,24 @@ def _read(answer: Any, correct: Any, question: str, tol: float | None, units: tu
             loose = isinstance(answer, str) or (kind == "set") != isinstance(answer, (set, frozenset))
             items = [_plain(i) for i in items]
             if kind == "set":
-                key = lambda v: _words(v) if isinstance(v, str) else v  # noqa: E731
-                return _Reading({key(i) for i in items} == {key(c) for c in correct}, loose=loose)
+                return _Reading({_set_key(i) for i in items} == {_set_key(c) for c in correct}, loose=loose)
             right = len(items) == len(correct) and all(
                 _read(a, c, "", tol, units).right for a, c in zip(items, correct))
             return _Reading(right and not isinstance(answer, (set, frozenset)), loose=loose)
         return _Reading(bool(answer == correct))
     except Exception:  # noqa: BLE001 - an answer that cannot be compared is not this answer
         return _Reading(False)
+
+
+def _set_key(value: Any) -> Any:
+    """An item of a set as it is compared: a number by its value ("81" is 81), a name in its
+    plainest form."""
+    if isinstance(value, str):
+        number, _ = _number_in(value, "", ())
+        return number if number is not None else _words(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _written(correct: Any) -> str:
@@ -490,7 +505,7 @@ def _written(correct: Any) -> str:
     if isinstance(correct, numbers.Real):
         return f"{correct!r} (a number, without quotes)"
     if isinstance(correct, (set, frozenset)):
-        return "{" + ", ".join(repr(c) for c in sorted(correct, key=str)) + "} (a set of names)"
+        return "{" + ", ".join(repr(c) for c in sorted(correct, key=str)) + "} (a set)"
     if isinstance(correct, tuple):
         return "(" + ", ".join(repr(c) for c in correct) + ") (a tuple, in that order)"
     return repr(correct)
