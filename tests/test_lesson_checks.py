@@ -196,7 +196,12 @@ SKILLS = {"software engineering", "data science"}
 
 ACCEPTED = [  # (answer, correct, question, accept)
     *[(form, "b", "Which option?", ()) for form in
-      ("b", "B", "b)", "(b)", "b.", "[b]", " b ", "'b'", "option b", "Answer B", "b) Restart the kernel")],
+      ("b", "B", "b)", "(b)", "b.", "[b]", " b ", "'b'", "option b", "Answer B", "b) Restart the kernel", "b )", "b!",
+       "(B).", "b - edge cases", "edge cases (b)", "b because it resets", "b, because it resets", "b. a fresh kernel")],
+    *[(form, "access", TEAM_Q, ()) for form in ("access team (0.769)", "Access (lowest)")],
+    *[(form, 60, MINUTES_Q, ()) for form in ("30+30", "30 + 30", "2 * 30", "60min", "1h", "1 hr")],
+    *[(form, False, "May it?", ()) for form in ("nope", "no, it is a leak", "False.")],
+    ("access to technical", PAIR, "Which pair?", ()), ("ML eng", "ml", "Who?", ("ml engineer",)),
     *[(form, "access", TEAM_Q, ()) for form in
       ("Access", "access.", "ACCESS", "the access team", "access team", "acess", "accesss", ["access"])],
     *[(form, 60, MINUTES_Q, ()) for form in
@@ -230,7 +235,9 @@ ACCEPTED = [  # (answer, correct, question, accept)
 ]
 
 REJECTED = [  # near misses stay wrong, with the hint
-    *[(form, "b", "Which option?") for form in ("c", "C)", "(a)", "option c")],
+    *[(form, "b", "Which option?") for form in ("c", "C)", "(a)", "option c", "c - wrong", "edge cases (c)")],
+    ("technical to access", PAIR, "Which pair?"), ("30+31", 60, MINUTES_Q), ("yes, it is known", False, "May it?"),
+    ("technical (not access)", "access", TEAM_Q),
     *[(form, "access", TEAM_Q) for form in ("sales", "technical team", "acces team x", "axxess", "not access")],
     *[(form, 60, MINUTES_Q) for form in (30, "90", "90 minutes", "2 hours", 59.5)],
     *[(form, 50_000, SALARY_Q) for form in (180_000, "$5,000", "500k", "-50000")],
@@ -249,7 +256,9 @@ UNREADABLE = [  # told the form wanted, never the hint
     ("0,085", 0.085, "What share?"), ("restart the kernel", "b", "Which option?"), ("b or c", "b", "Which option?"),
     (2, "b", "Which option?"), (0.357, "b", "Which option?"), (150, "experiments", "Which kind?"),
     (None, "access", TEAM_Q), (1, False, "May it?"), ([3], 3, "Which item?"), ([False], False, "May it?"),
-    ("3 or 4", 3, "Which item?"), (42, PAIR, "Which pair?"), (3.5, SKILLS, "Which two?"),
+    ("3 or 4", 3, "Which item?"), ("b, c", "b", "Which option?"), ("a (b)", "b", "Which option?"),
+    ("b and c", "b", "Which option?"), ("b) c)", "b", "Which option?"), ("__import__('os')", 60, MINUTES_Q),
+    ("Not really", False, "May it?"), (42, PAIR, "Which pair?"), (3.5, SKILLS, "Which two?"),
 ]
 
 

@@ -213,7 +213,7 @@ class Verdict:
 # which is about the reasoning.
 
 #: The course's abbreviations: either spelling is the same answer.
-_ABBREVIATIONS = ((r"\bmachine learning\b", "ml"), (r"\bsoftware engineer\b", "se"))
+_ABBREVIATIONS = ((r"\bmachine learning\b", "ml"), (r"\bsoftware engineer\b", "se"), (r"\beng\b", "engineer"))
 #: Words a learner may put before an answer without changing it.
 _ARTICLES = ("the", "a", "an")
 #: Words that change an answer's meaning: never dropped, even when the question uses them.
@@ -226,8 +226,13 @@ _UNIT_ALIASES = {"min": "minute", "mn": "minute", "h": "hour", "hr": "hour", "se
 _CONVERSIONS = {("hour", "minute"): 60, ("minute", "second"): 60, ("hour", "second"): 3600}
 _SCALES = {"thousand": 1_000, "million": 1_000_000, "percent": 0.01, "%": 0.01}
 _NUMBER = _re.compile(r"[-+]?(?:[1-9]\d{0,2}(?:[,\u202f\u00a0' ]\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+")
-_OPTION_ALONE = _re.compile(r"[(\[]?([a-z])[)\].:]?")
-_OPTION_LINE = _re.compile(r"[(\[]?([a-z])[)\].:]\s+(.+)")
+_OPTION_ALONE = _re.compile(r"[(\[]?\s*([a-z])\s*[)\].:!]?")
+#: "b) Restart ...", "b - edge cases", "b because ...": the letter, then the option's words.
+_OPTION_LINE = _re.compile(r"[(\[]?([a-z])(?:\s*[)\].:,\-\u2013\u2014]|\s+because\b)\s*(.+)")
+#: "edge cases (b)": the option's words, then the letter in brackets.
+_OPTION_AFTER = _re.compile(r"(.+?)\s*[(\[]([a-z])[)\]]")
+#: Another option inside the words (", or c)", "b) and c)"): then the answer is not one option.
+_OTHER_OPTION = _re.compile(r"(?:^|\s)[(\[]?[a-z][)\].:,](?:\s|$)|\bor\b|[(\[][a-z][)\]]|^[a-z]$|^[a-z]\s+and\b")
 
 
 def _bare(text: Any) -> str:
@@ -291,8 +296,11 @@ def _option_letter(text: str) -> str | None:
     if alone:
         return alone.group(1)
     line = _OPTION_LINE.fullmatch(text)
-    if line and not _re.search(r"(?:^|\s)[(\[]?[a-z][)\].:](?:\s|$)|\bor\b", line.group(2)):
+    if line and not _OTHER_OPTION.search(line.group(2)):
         return line.group(1)
+    after = _OPTION_AFTER.fullmatch(text)
+    if after and not _OTHER_OPTION.search(after.group(1)):
+        return after.group(2)
     return None
 
 
@@ -316,6 +324,9 @@ def _number_in(text: str, question: str, units: tuple) -> tuple[float | None, st
             and _NUMBER.match(text[lead.end():]):
         text = text[lead.end():]  # "item 3", "#3", "number 3"
     text = _re.sub(r"^(?:an?|one)\s+(?=[a-z])", "1 ", text)  # "an hour"
+    if _re.fullmatch(r"[\d\s.+\-*/()]+", text) and _re.search(r"\d\s*[-+*/]\s*[\d(]", text):
+        value = _arithmetic(text)  # "30 + 30", "51/600"
+        return (value, "") if value is not None else (None, "it could not work out that sum")
     found = _NUMBER.match(text)
     if not found:
         return None, "it has no number in digits"
@@ -349,6 +360,30 @@ def _cleaned(part: str) -> str:
     return part
 
 
+def _arithmetic(text: str) -> float | None:
+    """The value of a sum typed as text ("30 + 30"): numbers and + - * / only, never any other code."""
+    import ast
+    import operator
+
+    operations = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+    def value(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in operations:
+            return operations[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        raise ValueError("not a sum")
+
+    try:
+        if len(text) > 100:
+            return None
+        return value(ast.parse(text.strip(), mode="eval").body)
+    except (ValueError, SyntaxError, ZeroDivisionError, RecursionError, TypeError, OverflowError):
+        return None
+
+
 def _items(answer: Any) -> list | None:
     """The parts of an answer that lists several things: a list, tuple or set, or a text such as
     "access, technical", "access -> technical" or "{access, technical}". None when it is not such
@@ -357,7 +392,7 @@ def _items(answer: Any) -> list | None:
         text = answer.strip()
         if len(text) > 1 and text[0] + text[-1] in ("()", "[]", "{}"):
             text = text[1:-1]
-        for separator in ("->", "→", "=>", ",", ";", "/", "&", "+", " and ", " vs. ", " vs ", " versus "):
+        for separator in ("->", "→", "=>", ",", ";", "/", "&", "+", " and ", " vs. ", " vs ", " versus ", " to "):
             if separator in text:
                 return [part for part in (_cleaned(p) for p in text.split(separator)) if part]
         return None
@@ -396,13 +431,20 @@ def _same_text(answer: str, correct: str, question: str) -> bool:
             return True
     if _re.fullmatch(r"[A-Za-z_]\w*", str(correct).strip()):
         # a name from code: "fit()", ".fit", "toy_model.fit(X, y)" all name fit
-        called = _re.fullmatch(r"\s*[`'\"]?(?:[A-Za-z_]\w*\.|\.)?([A-Za-z_]\w*)\s*(?:\(.*\))?[`'\"]?\.?\s*", str(answer))
+        called = _re.fullmatch(r"\s*[`'\"]?(?:[A-Za-z_]\w*\.|\.)?([A-Za-z_]\w*)(?:\(.*\))?[`'\"]?\.?\s*", str(answer))
         if called and called.group(1).lower() == str(correct).strip().lower():
             return True
-    got = _words(answer)
-    if got == want or _without_question_words(answer, question, want) == want:
-        return True
-    return not _re.search(r"\d", want) and len(want) >= 5 and _one_slip(got, want)
+    forms = [answer]
+    remark = _re.fullmatch(r"(.+?)\s*\([^()]*\)[.!]?", str(answer).strip())
+    if remark:  # "access team (0.769)": a remark in brackets after the answer
+        forms.append(remark.group(1))
+    for form in forms:
+        got = _words(form)
+        if got == want or _without_question_words(form, question, want) == want:
+            return True
+        if not _re.search(r"\d", want) and len(want) >= 5 and _one_slip(got, want):
+            return True
+    return False
 
 
 def _kind(correct: Any) -> str:
@@ -452,8 +494,10 @@ def _read(answer: Any, correct: Any, question: str, tol: float | None, units: tu
         if kind == "bool":
             if isinstance(answer, bool):
                 return _Reading(answer == correct)
-            if isinstance(answer, str) and _words(answer) in ("true", "false", "yes", "no"):
-                return _Reading((_words(answer) in ("true", "yes")) == correct, loose=True)
+            first = _re.match(r"\s*['\"]?(true|false|yes|no|nope|yep|yeah)\b(?:\s*$|\s*[,.;:!\u2013\u2014-])",
+                              answer, _re.I) if isinstance(answer, str) else None
+            if first:  # "no", "No.", "no, it is a leak"
+                return _Reading((first.group(1).lower() in ("true", "yes", "yep", "yeah")) == correct, loose=True)
             return _Reading(form=_FORMS[kind])
         if kind == "number":
             limit = 1e-9 if tol is None else tol
