@@ -201,7 +201,9 @@ ACCEPTED = [  # (answer, correct, question, accept)
     *[(form, "access", TEAM_Q, ()) for form in ("access team (0.769)", "Access (lowest)")],
     *[(form, 60, MINUTES_Q, ()) for form in ("30+30", "30 + 30", "2 * 30", "60min", "1h", "1 hr")],
     *[(form, False, "May it?", ()) for form in ("nope", "no, it is a leak", "False.")],
-    ("access to technical", PAIR, "Which pair?", ()), ("ML eng", "ml", "Who?", ("ml engineer",)),
+    ("access to technical", PAIR, "Which pair?", ()),
+    *[(form, SKILLS, "Which two kinds of skills?", ()) for form in
+      (["software engineering skills", "data science skills"], "software engineering and data science skills")], ("ML eng", "ml", "Who?", ("ml engineer",)),
     *[(form, "access", TEAM_Q, ()) for form in
       ("Access", "access.", "ACCESS", "the access team", "access team", "acess", "accesss", ["access"])],
     *[(form, 60, MINUTES_Q, ()) for form in
@@ -237,7 +239,8 @@ ACCEPTED = [  # (answer, correct, question, accept)
 REJECTED = [  # near misses stay wrong, with the hint
     *[(form, "b", "Which option?") for form in ("c", "C)", "(a)", "option c", "c - wrong", "edge cases (c)")],
     ("technical to access", PAIR, "Which pair?"), ("30+31", 60, MINUTES_Q), ("yes, it is known", False, "May it?"),
-    ("technical (not access)", "access", TEAM_Q),
+    ("technical (not access)", "access", TEAM_Q), ({"skills", "data science"}, SKILLS, "Which two kinds of skills?"),
+    ({"data science skills", "statistics skills"}, SKILLS, "Which two kinds of skills?"),
     *[(form, "access", TEAM_Q) for form in ("sales", "technical team", "acces team x", "axxess", "not access")],
     *[(form, 60, MINUTES_Q) for form in (30, "90", "90 minutes", "2 hours", 59.5)],
     *[(form, 50_000, SALARY_Q) for form in (180_000, "$5,000", "500k", "-50000")],

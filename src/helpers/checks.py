@@ -522,7 +522,14 @@ def _read(answer: Any, correct: Any, question: str, tol: float | None, units: tu
             loose = isinstance(answer, str) or (kind == "set") != isinstance(answer, (set, frozenset))
             items = [_plain(i) for i in items]
             if kind == "set":
-                return _Reading({_set_key(i) for i in items} == {_set_key(c) for c in correct}, loose=loose)
+                wanted = {_set_key(c) for c in correct}
+                if {_set_key(i) for i in items} == wanted:
+                    return _Reading(True, loose=loose)
+                # "data science skills" answers "Which two kinds of skills ...?"
+                keep = " ".join(w for c in wanted if isinstance(c, str) for w in c.split())
+                trimmed = {_without_question_words(i, question, keep) or _set_key(i) if isinstance(i, str)
+                           else _set_key(i) for i in items}
+                return _Reading(trimmed == wanted, loose=loose)
             right = len(items) == len(correct) and all(
                 _read(a, c, "", tol, units).right for a, c in zip(items, correct))
             return _Reading(right and not isinstance(answer, (set, frozenset)), loose=loose)
