@@ -296,3 +296,22 @@ def test_an_unreadable_answer_is_told_the_form_not_the_hint(answer, correct, que
 def test_a_number_check_says_it_wants_digits_when_given_words(capsys):
     quiz("sixty", 60, MINUTES_Q, "HINT")
     assert "a number in digits" in capsys.readouterr().out
+
+
+def test_an_answer_typed_without_quotes_is_explained_in_a_lesson_kernel():
+    """``answer = b`` stops the cell with a NameError before the check runs: in a lesson (which
+    calls explain_unquoted_answers), the error says to put the answer in quotes; an unrelated
+    NameError is shown as before, without that advice."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "from helpers.checks import explain_unquoted_answers, quiz\nexplain_unquoted_answers()",
+        'answer = b  # replace ... with "a", "b" or "c"\n\nquiz(answer, "b", "Which?", hint="h")',
+        "total = undefined_total + 1",
+        'answer = "b"\nquiz(answer, "b", "Which?", hint="h")',
+    )]
+    client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True)
+    client.execute()
+    unquoted, unrelated, quoted = (_text(cell) for cell in nb.cells[1:])
+    assert "ERROR NameError" in unquoted and 'answer = "b"' in unquoted
+    assert "ERROR NameError" in unrelated and "quotes" not in unrelated
+    assert "✔ Right" in quoted

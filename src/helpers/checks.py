@@ -33,6 +33,7 @@ __all__ = [
     "same_code",
     "quiz",
     "quiz_function",
+    "explain_unquoted_answers",
     "Verdict",
     "NOT_ANSWERED",
 ]
@@ -636,6 +637,36 @@ def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str =
     else:
         print(f"✘ Not quite ({_short(answer, 120)}). Hint: {hint}")
     return Verdict(right or idea)
+
+
+def explain_unquoted_answers() -> None:
+    """In a lesson's kernel: when a check's cell stops with a ``NameError`` because its answer was
+    typed without quotes (``answer = b``), say so under the error.
+
+    A check never raises, but Python reads ``b`` as a variable before the check runs. Lessons call
+    this once, in their first code cell; graded exercises do not, so grading is unchanged. Every
+    other error is shown exactly as before.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to do
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def explain(self, etype, value, tb, tb_offset=None):
+        self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        try:
+            cell = self.history_manager.input_hist_raw[-1]
+            name = getattr(value, "name", None) or _re.findall(r"'(\w+)'", str(value))[0]
+            if "quiz(" in cell and _re.search(rf"^answer\s*=.*\b{_re.escape(name)}\b", cell, _re.M):
+                print(f"✎ Python read {name} as the name of a variable, and there is none. If it is your answer, "
+                      f'put it in quotes: answer = "{name}" (numbers, True and False need no quotes).')
+        except Exception:  # noqa: BLE001 - an explanation must never hide the error itself
+            pass
+
+    shell.set_custom_exc((NameError,), explain)
 
 
 def _predicate(correct: Callable[[Any], Any], answer: Any) -> bool:
