@@ -1,5 +1,5 @@
 # Two commands do all the set-up (see README.md):
-#   make course   set up, copy the exercises to your own my-work/ (once), then open the course in JupyterLab
+#   make course   set up, copy the lessons and exercises to your own my-work/ (once), then open your lesson 0
 #   make test     set up, then run the whole test suite (what CI runs)
 #   make test-fast  the inner loop: unit tests and one lesson, in under a minute (docs/testing.md)
 # Both build a virtual environment in .venv/ with the Python found as $(PYTHON) (3.10 or newer).
@@ -15,8 +15,8 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make course   set up, make your workspace my-work/ and open the course in JupyterLab"
-	@echo "make workspace  copy exercises that are not in my-work/ yet (never overwrites your work)"
+	@echo "make course   set up, make your workspace my-work/ and open your copy of the course in JupyterLab"
+	@echo "make workspace  copy lessons and exercises that are not in my-work/ yet (never overwrites your work)"
 	@echo "make test     set up and run the whole test suite"
 	@echo "make test-fast  unit tests and one lesson (the inner loop; make test before you push)"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
@@ -42,20 +42,23 @@ setup-test: $(VENV)/.installed-test
 # Jupyter refuses to start as root unless told to (containers and cloud shells often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-# A self-paced learner's own copy of the exercises: git ignores it, and nothing here overwrites it.
-# exercises/ stays exactly what nbgrader generates (make test checks it). Rerun after a course
-# update to get new exercises; notebooks you already have are kept as they are.
+# A self-paced learner's own copies: the lessons in my-work/lessons/, the exercises in
+# my-work/<assignment>/. Git ignores my-work/, and nothing here overwrites a file in it, so the
+# learner's answers never conflict with a course update (git pull, then make workspace again: new
+# lessons and exercises are copied, the ones already there are kept as they are).
+# course/ and exercises/ stay exactly what the course ships (make test checks exercises/).
 WORK := my-work
 
 workspace:
-	@for notebook in exercises/*/*.ipynb; do \
-		mine="$(WORK)/$${notebook#exercises/}"; \
-		if [ ! -e "$$mine" ]; then mkdir -p "$$(dirname "$$mine")" && cp "$$notebook" "$$mine" && echo "new in $(WORK)/: $${notebook#exercises/}"; fi; \
+	@for notebook in course/*.ipynb exercises/*/*.ipynb; do \
+		case "$$notebook" in course/*) mine="$(WORK)/lessons/$${notebook#course/}";; \
+		                     *) mine="$(WORK)/$${notebook#exercises/}";; esac; \
+		if [ ! -e "$$mine" ]; then mkdir -p "$$(dirname "$$mine")" && cp "$$notebook" "$$mine" && echo "new in $(WORK)/: $${mine#$(WORK)/}"; fi; \
 	done
 
-# JupyterLab opens at the course folder (lessons in course/, your work in my-work/) on lesson 0.
+# JupyterLab opens at the course folder on the learner's own copy of lesson 0.
 course: setup workspace
-	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=. course/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=. $(WORK)/lessons/00_start_here.ipynb
 
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

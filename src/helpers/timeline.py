@@ -68,6 +68,7 @@ def plot_day(days: Mapping[str, Iterable[Activity]], title: str = "A day in each
     ax.set_xlim(int(lo), int(hi) + 1.5)
     ax.set_xticks(range(int(lo), int(hi) + 2))
     ax.set_xlabel("time of day (hours); after each bar, its kind of activity")
+    ax.set_ylabel("activity, by role (start-end)")
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
     return ax
