@@ -164,26 +164,26 @@ def plot_assessment(result: Assessment | None, ax=None):
     from .style import ROLE_COLORS
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 2.8), layout="constrained")
+        _, ax = plt.subplots(figsize=(9, 3), layout="constrained")
     rows = [("ml", result.ml), ("se", result.se)]
     for y, (role, score) in enumerate(rows):
         ax.barh(y, score - 1, left=1, height=0.5, color=ROLE_COLORS[role], alpha=0.85)
         ax.text(score + 0.05, y, f"{score:.1f}", va="center", fontweight="bold")
-        ratings = [result.ratings[key] for key, _, r in STATEMENTS if r in (role, "both")]
-        offsets = [(i - (len(ratings) - 1) / 2) * 0.06 for i in range(len(ratings))]
-        ax.scatter(ratings, [y + 0.32 + o for o in offsets], s=18, color="#333333", zorder=3,
-                   label="one rating" if y == 0 else None)
+        ratings = sorted(result.ratings[key] for key, _, r in STATEMENTS if r in (role, "both"))
+        heights = [y + 0.33 + 0.08 * ratings[:i].count(rating) for i, rating in enumerate(ratings)]
+        ax.scatter(ratings, heights, s=18, color="#333333", zorder=3,
+                   label="one of your ratings" if y == 0 else None)
     low, high = min(result.ml, result.se), max(result.ml, result.se)
     middle = (low + high) / 2
     ax.axvspan(middle - 0.25, middle + 0.25, color=ROLE_COLORS["both"], alpha=0.15,
-               label="half a point wide: both bars end in it = both roles")
+               label="half a point wide:\nboth bars end in it\n= a lean to both")
     ax.set_yticks(range(len(rows)), [_ROLE_NAMES[role] for role, _ in rows])
-    ax.set_ylim(-0.5, len(rows) - 0.2)
+    ax.set_ylim(-0.4, len(rows) - 0.1)
     ax.set_xlim(1, 5.4)
     ax.set_xlabel(SCALE.replace(" = ", ": "))
     ax.set_ylabel("role")
     ax.set_title(result.verdict)
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return ax
 
 
