@@ -40,7 +40,8 @@ def test_shared_statements_count_for_both_roles():
 @pytest.mark.parametrize("change, message", [
     ({"patterns": None}, "still missing: patterns"),
     ({"patterns": 6}, "1 to 5"),
-    ({"patterns": "5"}, "1 to 5"),
+    ({"patterns": "five"}, "1 to 5"),
+    ({"patterns": 4.5}, "1 to 5"),
     ({"patterns": True}, "1 to 5"),
     ({"typo": 3}, "Unknown statement keys: typo"),
 ])
@@ -96,3 +97,9 @@ def test_the_chart_shows_both_scores_and_every_rating():
     assert dots == len(STATEMENTS) + 2  # shared statements are drawn on both bars
     assert ax.get_title() == result.verdict
     plt.close("all")
+
+
+def test_a_rating_typed_in_quotes_or_as_a_whole_float_counts_as_the_number():
+    typed = assess(_answers(patterns="5", statistics=5.0, experiments=" 5 "))
+    assert typed == assess(_answers(patterns=5, statistics=5, experiments=5))
+    assert typed.ratings["patterns"] == 5

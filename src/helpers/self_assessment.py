@@ -96,11 +96,30 @@ def _validated(answers: dict) -> dict[str, int]:
     unknown = sorted(set(answers) - set(keys))
     if unknown:
         raise ValueError(f"Unknown statement keys: {', '.join(unknown)}. Start from blank_answers().")
-    bad = [k for k in keys if not isinstance(answers[k], int) or isinstance(answers[k], bool)
-           or not 1 <= answers[k] <= 5]
+    ratings = {k: _rating(answers[k]) for k in keys}
+    bad = [k for k in keys if ratings[k] is None]
     if bad:
         raise ValueError(f"Answers are whole numbers from 1 to 5 ({SCALE}); check: {', '.join(bad)}.")
-    return {k: answers[k] for k in keys}
+    return ratings
+
+
+def _rating(value) -> int | None:
+    """A rating as a whole number from 1 to 5, or None when it is not one.
+
+    A person may type 4, 4.0 or "4" (quotes included): all mean 4. True, 4.5, "four" and 6 do not.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            return None
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= 5:
+        return int(value)
+    return None
 
 
 def assess(answers: dict) -> Assessment:
