@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re as _re
 from typing import Any, Callable
 
 __all__ = [
@@ -191,47 +192,158 @@ class Verdict:
         pass
 
 
-def _words(text: str) -> str:
-    """A string in its plainest form: lower case, no quotes around it, and hyphens, underscores
-    and runs of spaces made single spaces ("Macro-F1 " -> "macro f1")."""
-    text = str(text).strip().strip("\"'`").strip().lower()
-    for mark in "-_":
+# ---------------------------------------------------------------------------- lesson quizzes
+#
+# A lesson check judges the idea, not the typing. Before comparing, an answer is read the way a
+# person meant it (one home for every form, so every lesson gets the same fairness):
+#
+# * text: case, quotes, hyphens and underscores, a trailing full stop, a leading "the"/"a", and
+#   the course's abbreviations ("machine learning" is "ML") do not matter; nor do words the
+#   question itself uses ("the sales team" answers "Which team ...?"); one slip of the keyboard
+#   in a word of five letters or more is forgiven ("acess");
+# * option letters: "b", "B", "b)", "(b)", "b.", "option b", or the option's line copied whole;
+# * numbers: 50000, 50_000, "50,000", "$50,000", "50k", "60 minutes" (a unit the question names),
+#   "1 hour" for minutes, "8.5%" for 0.085;
+# * sets and ordered pairs: a set, list or tuple, or text ("access, technical", "a -> b");
+# * an exception's name, quoted or not (``answer = TypeError``), or its error line pasted whole;
+# * a one-item list holding the answer.
+#
+# An answer that cannot be read as the kind of value the check wants (text where a number is
+# expected, a number where an option letter is) gets a message about the form, never the hint,
+# which is about the reasoning.
+
+#: The course's abbreviations: either spelling is the same answer.
+_ABBREVIATIONS = ((r"\bmachine learning\b", "ml"), (r"\bsoftware engineer\b", "se"))
+#: Words a learner may put before an answer without changing it.
+_ARTICLES = ("the", "a", "an")
+#: Words that change an answer's meaning: never dropped, even when the question uses them.
+_NEGATIONS = {"not", "no", "never", "nor", "neither", "without", "or", "and", "but", "except", "only"}
+_CURRENCY_WORDS = {"dollar", "usd", "us$", "euro", "eur", "pound", "gbp"}
+#: Short and plural spellings of units (after a trailing "s" is dropped).
+_UNIT_ALIASES = {"min": "minute", "mn": "minute", "h": "hour", "hr": "hour", "sec": "second",
+                 "s": "second", "yr": "year", "k": "thousand"}
+#: Conversions a learner may use: (unit written, unit wanted) -> factor.
+_CONVERSIONS = {("hour", "minute"): 60, ("minute", "second"): 60, ("hour", "second"): 3600}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "percent": 0.01, "%": 0.01}
+_NUMBER = _re.compile(r"[-+]?(?:[1-9]\d{0,2}(?:[,\u202f\u00a0' ]\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+")
+_OPTION_ALONE = _re.compile(r"[(\[]?([a-z])[)\].:]?")
+_OPTION_LINE = _re.compile(r"[(\[]?([a-z])[)\].:]\s+(.+)")
+
+
+def _bare(text: Any) -> str:
+    """Text without surrounding spaces, quotes, backticks or a trailing full stop, in lower case."""
+    text = str(text).strip()
+    for _ in range(3):  # "'b'." or "`b`"
+        text = text.strip().strip("\"'`\u2018\u2019\u201c\u201d").strip().rstrip(".!?;").strip()
+    return text.lower()
+
+
+def _words(text: Any) -> str:
+    """A string in its plainest form: lower case, no quotes around it, no trailing full stop,
+    hyphens, dashes and underscores made spaces, no leading article, the course's abbreviations
+    applied ("The Macro-F1." -> "macro f1", "machine learning engineer" -> "ml engineer")."""
+    text = _bare(text)
+    for mark in "-_\u2010\u2011\u2012\u2013\u2014":
         text = text.replace(mark, " ")
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    for pattern, short in _ABBREVIATIONS:
+        text = _re.sub(pattern, short, text)
+    words = text.split()
+    if len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
 
 
-def _parsed(text: str) -> Any:
-    """What a learner probably meant by typing ``text`` in quotes: a number, a bool, None, or a
-    Python literal (``"(1, 2)"``); the text itself when it is none of those."""
-    import ast
+def _question_words(question: str) -> set[str]:
+    """The words of a question a learner may repeat in an answer ("team" in "Which team ...?")."""
+    words = {w.removesuffix("'s").removesuffix("\u2019s") for w in _re.findall(r"[a-z][a-z'\u2019]*", question.lower())}
+    return (words | set(_ARTICLES)) - _NEGATIONS
 
-    plain = text.strip()
-    lowered = plain.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered == "none":
-        return None
-    try:
-        return int(plain.replace(",", "").replace("_", ""))
-    except ValueError:
-        pass
-    try:
-        return float(plain.replace(",", "").replace("_", ""))
-    except ValueError:
-        pass
-    try:
-        return ast.literal_eval(plain)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
+
+def _without_question_words(text: str, question: str) -> str:
+    words = _words(text).split()
+    drop = _question_words(question)
+    kept = [w for w in words if w.removesuffix("'s") not in drop]
+    return " ".join(kept) if kept and len(kept) < len(words) else ""
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one typed character: one added, missing, wrong, or
+    two neighbours swapped (Damerau-Levenshtein distance 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _option_letter(text: str) -> str | None:
+    """The option letter in "b", "B", "b)", "(b)", "b.", "option b" or a copied option line
+    "b) Restart the kernel"; None when the text is not one option."""
+    text = _bare(text)
+    text = _re.sub(r"^(?:option|answer|choice)\s+", "", text)
+    alone = _OPTION_ALONE.fullmatch(text)
+    if alone:
+        return alone.group(1)
+    line = _OPTION_LINE.fullmatch(text)
+    if line and not _re.search(r"(?:^|\s)[(\[]?[a-z][)\].:](?:\s|$)|\bor\b", line.group(2)):
+        return line.group(1)
+    return None
+
+
+def _singular(word: str) -> str:
+    word = word.strip(".,")
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return _UNIT_ALIASES.get(word, word)
+
+
+def _number_in(text: str, question: str, units: tuple) -> tuple[float | None, str]:
+    """Read a number a learner typed as text: separators, a currency sign, "k"/"thousand",
+    a percent sign, and a unit the question (or ``units``) names. Returns (the number, "") or
+    (None, why it could not be read)."""
+    text = _bare(text).replace("\u2212", "-")
+    text = _re.sub(r"^(?:about|around|approximately|approx|roughly|~|≈)\s*", "", text)
+    text = _re.sub(r"^(?:us\$|\$|€|£|usd|eur|gbp)\s*", "", text)
+    text = _re.sub(r"^(?:an?|one)\s+(?=[a-z])", "1 ", text)  # "an hour"
+    found = _NUMBER.match(text)
+    if not found:
+        return None, "it has no number in digits"
+    value = float(_re.sub(r"[,\u202f\u00a0' ]", "", found.group(0)))
+    allowed = {_singular(w) for w in _re.findall(r"[a-z]+", question.lower())}
+    allowed |= {_singular(u) for u in units} | _CURRENCY_WORDS
+    wanted = [_singular(u) for u in units] + sorted(w for w in allowed if w in ("minute", "second"))
+    rest = text[found.end():].strip()
+    rest = _re.sub(r"^(?:us\$|\$|€|£)", "", rest).strip()
+    for word in _re.findall(r"%|[a-z$€£]+", rest):
+        word = _singular(word)
+        if word in _SCALES:
+            value *= _SCALES[word]
+        elif any((word, want) in _CONVERSIONS for want in wanted):
+            value *= next(_CONVERSIONS[(word, w)] for w in wanted if (word, w) in _CONVERSIONS)
+        elif word in allowed or word in "$€£":
+            continue
+        else:
+            return None, f"it does not expect {word!r} after the number"
+    if _re.search(r"[^\sa-z%$€£.,]", rest):
+        return None, "it found more than one number"
+    return value, ""
 
 
 def _items(answer: Any) -> list | None:
     """The parts of an answer that lists several things: a list, tuple or set, or a text such as
-    "access, technical" or "access -> technical". None when it is not such an answer."""
+    "access, technical", "access -> technical" or "{access, technical}". None when it is not such
+    an answer."""
     if isinstance(answer, str):
-        for separator in ("->", "→", ",", ";", "/", " and ", " vs "):
-            if separator in answer:
-                return [part for part in (p.strip() for p in answer.split(separator)) if part]
+        text = answer.strip()
+        if len(text) > 1 and text[0] + text[-1] in ("()", "[]", "{}"):
+            text = text[1:-1]
+        for separator in ("->", "→", "=>", ",", ";", "/", "&", "+", " and ", " vs. ", " vs ", " versus "):
+            if separator in text:
+                return [part for part in (p.strip() for p in text.split(separator)) if part]
         return None
     if isinstance(answer, (list, tuple, set, frozenset)):
         return list(answer)
@@ -241,55 +353,118 @@ def _items(answer: Any) -> list | None:
         return None
 
 
-def _same(answer: Any, correct: Any, tol: float | None) -> bool:
-    """Is ``answer`` the ``correct`` value, in the same kind of value? Never raises."""
+def _plain(value: Any) -> Any:
+    """A value as a learner means it: an exception class or instance by its name (``TypeError``
+    unquoted), a NumPy scalar as a Python number."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, BaseException):
+        return type(value).__name__
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy scalar
+        try:
+            return value.item()
+        except Exception:  # noqa: BLE001
+            return value
+    return value
+
+
+def _same_text(answer: str, correct: str, question: str) -> bool:
+    """Is the text ``answer`` the text ``correct``, read as a person meant it?"""
+    want = _words(correct)
+    if len(want) == 1 and want.isalpha():  # an option letter
+        return _option_letter(answer) == want
+    if _re.fullmatch(r"[A-Za-z]+(?:Error|Exception|Warning)", str(correct).strip()):
+        # "TypeError: object of type 'int' has no len()" pasted whole, "a TypeError", "Type Error"
+        name = _re.sub(r"\(.*\)$", "", _words(str(answer).split(":")[0]))
+        if name.replace(" ", "") == want.replace(" ", ""):
+            return True
+    got = _words(answer)
+    if got == want or _without_question_words(answer, question) == want:
+        return True
+    return not _re.search(r"\d", want) and len(want) >= 5 and _one_slip(got, want)
+
+
+def _kind(correct: Any) -> str:
+    if isinstance(correct, bool):
+        return "bool"
+    if isinstance(correct, numbers.Real):
+        return "number"
+    if isinstance(correct, str):
+        word = _words(correct)
+        return "letter" if len(word) == 1 and word.isalpha() else "text"
+    if isinstance(correct, (set, frozenset)):
+        return "set"
+    if isinstance(correct, (tuple, list)):
+        return "sequence"
+    return "other"
+
+
+#: What each kind of check wants, said without giving the answer away.
+_FORMS = {
+    "bool": "True or False, without quotes",
+    "number": "a number in digits, such as 12 or 0.5",
+    "letter": 'the letter of one option, in quotes, such as "a"',
+    "text": 'a word or a name, in quotes, such as "meetings"',
+    "set": 'a set of names, such as {"A", "B"}',
+    "sequence": 'names in order, such as ("A", "B")',
+}
+
+
+class _Reading:
+    """How an answer was read against one correct value: ``right``; ``loose`` when it was right
+    only once read from text (a number or True in quotes); ``form`` says why it could not be read
+    as the kind of value the check wants ('' when it could)."""
+
+    def __init__(self, right: bool = False, loose: bool = False, form: str = ""):
+        self.right, self.loose, self.form = right, loose, form
+
+
+def _read(answer: Any, correct: Any, question: str, tol: float | None, units: tuple) -> _Reading:
+    """Compare ``answer`` with one ``correct`` value, reading the answer as a person meant it.
+    Never raises."""
     try:
-        if isinstance(correct, bool) or isinstance(answer, bool):
-            return isinstance(answer, bool) and isinstance(correct, bool) and answer == correct
-        if isinstance(correct, numbers.Real):
-            if not isinstance(answer, numbers.Real):
-                return False
+        answer = _plain(answer)
+        kind = _kind(correct)
+        if kind != "set" and kind != "sequence" and isinstance(answer, (list, tuple, set, frozenset)) \
+                and len(answer) == 1:
+            answer = _plain(next(iter(answer)))  # ["sales"] for "sales"
+        if kind == "bool":
+            if isinstance(answer, bool):
+                return _Reading(answer == correct)
+            if isinstance(answer, str) and _words(answer) in ("true", "false", "yes", "no"):
+                return _Reading((_words(answer) in ("true", "yes")) == correct, loose=True)
+            return _Reading(form=_FORMS[kind])
+        if kind == "number":
             limit = 1e-9 if tol is None else tol
-            return math.isclose(float(answer), float(correct), rel_tol=0, abs_tol=limit)
-        if isinstance(correct, str):
-            return isinstance(answer, str) and _words(answer) == _words(correct)
-        if isinstance(correct, (set, frozenset)):
-            items = _items(answer)
-            return items is not None and not isinstance(answer, str) and \
-                {_words(i) if isinstance(i, str) else i for i in items} == \
-                {_words(i) if isinstance(i, str) else i for i in correct}
-        if isinstance(correct, (tuple, list)):
-            items = _items(answer)
-            return items is not None and not isinstance(answer, (str, set, frozenset)) and \
-                len(items) == len(correct) and all(_same(a, c, tol) for a, c in zip(items, correct))
-        return bool(answer == correct)
-    except Exception:  # noqa: BLE001 - an answer that cannot be compared is not this answer
-        return False
-
-
-def _idea(answer: Any, correct: Any, tol: float | None) -> bool:
-    """Is ``answer`` the right idea written another way (a number or a bool in quotes, a list
-    typed as text, a set given as a list)? Never raises."""
-    try:
-        if isinstance(answer, str) and not isinstance(correct, str):
-            parsed = _parsed(answer)
-            if parsed is not answer and _same(parsed, correct, tol):
-                return True
-        if isinstance(correct, (set, frozenset, tuple, list)):
+            if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
+                return _Reading(math.isclose(float(answer), float(correct), rel_tol=0, abs_tol=limit))
+            if isinstance(answer, str):
+                value, why = _number_in(answer, question, units)
+                if value is None:
+                    return _Reading(form=f"{_FORMS[kind]}; {why}")
+                return _Reading(math.isclose(value, float(correct), rel_tol=0, abs_tol=limit), loose=True)
+            return _Reading(form=_FORMS[kind])
+        if kind in ("text", "letter"):
+            if not isinstance(answer, str):
+                return _Reading(form=_FORMS[kind])
+            if kind == "letter" and _option_letter(answer) is None:
+                return _Reading(form=_FORMS[kind])
+            return _Reading(_same_text(answer, correct, question))
+        if kind in ("set", "sequence"):
             items = _items(answer)
             if items is None:
-                return False
-            if isinstance(correct, (set, frozenset)):
-                return {_words(i) if isinstance(i, str) else i for i in items} == \
-                    {_words(i) if isinstance(i, str) else i for i in correct}
-            return len(items) == len(correct) and all(
-                _same(a, c, tol) or _idea(a, c, tol) for a, c in zip(items, correct))
-        if isinstance(correct, numbers.Real) and not isinstance(correct, bool) and \
-                isinstance(answer, numbers.Real) and not isinstance(answer, bool):
-            return False
-        return False
-    except Exception:  # noqa: BLE001
-        return False
+                return _Reading(form=_FORMS[kind]) if not isinstance(answer, str) else _Reading(False)
+            loose = isinstance(answer, str) or (kind == "set") != isinstance(answer, (set, frozenset))
+            items = [_plain(i) for i in items]
+            if kind == "set":
+                key = lambda v: _words(v) if isinstance(v, str) else v  # noqa: E731
+                return _Reading({key(i) for i in items} == {key(c) for c in correct}, loose=loose)
+            right = len(items) == len(correct) and all(
+                _read(a, c, "", tol, units).right for a, c in zip(items, correct))
+            return _Reading(right and not isinstance(answer, (set, frozenset)), loose=loose)
+        return _Reading(bool(answer == correct))
+    except Exception:  # noqa: BLE001 - an answer that cannot be compared is not this answer
+        return _Reading(False)
 
 
 def _written(correct: Any) -> str:
@@ -305,41 +480,75 @@ def _written(correct: Any) -> str:
     return repr(correct)
 
 
+def _parsed(text: str) -> Any:
+    """What a learner probably meant by typing ``text`` in quotes: a number, a bool, None, or a
+    Python literal (``"(1, 2)"``); the text itself when it is none of those."""
+    import ast
+
+    plain = text.strip()
+    lowered = plain.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    value, _ = _number_in(plain, "", ())
+    if value is not None:
+        return int(value) if value.is_integer() and "." not in plain else value
+    try:
+        return ast.literal_eval(plain)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
 def quiz(answer: Any, correct: Any, question: str, hint: str, explanation: str = "", *,
-         accept: tuple = (), tol: float | None = None, form: str | None = None) -> Verdict:
+         accept: tuple = (), tol: float | None = None, form: str | None = None,
+         units: tuple | str = ()) -> Verdict:
     """A lesson check that never raises, whatever the learner typed: it prints a verdict and
     returns whether it was right (a :class:`Verdict`, true when right).
 
-    ``correct`` is the right value: a string (compared without case, quotes, hyphens or extra
-    spaces, so "Macro-F1" is "macro F1"), a number (within ``tol``; exact for whole numbers by
-    default), a bool, a set (any order) or a tuple (in order); or a predicate, a function of the
-    answer that returns true when it is right. ``accept`` lists other ways to say the right thing
-    ("macro-averaged F1"). The right idea in another form (``"0.085"`` in quotes for a number,
-    ``"False"`` for ``False``, ``"access, technical"`` for a tuple) counts as right, and the message
-    says how to write it; ``form`` overrides that advice.
+    ``correct`` is the right value: a string (an option letter such as "b", or a word or name),
+    a number (within ``tol``; exact for whole numbers by default), a bool, a set (any order) or a
+    tuple (in order); or a predicate, a function of the answer that returns true when it is right.
+    ``accept`` lists other right values: the lesson's own terms and their common synonyms
+    ("macro-averaged F1"). ``units`` names the unit a number is in ("minutes") when the question
+    does not. The answer is read as a person meant it (see the notes above: case, punctuation,
+    option letters, separators, units, currency, a set as a list, an exception's name unquoted).
+
+    A right answer says "✔ Right"; the right idea in a loose form ("0.085" in quotes, "False" for
+    False) says "✔ Right idea" and how to write it (``form`` overrides that advice). An answer
+    that cannot be read as the kind of value wanted ("sixty" for a number) is told the form, not
+    the hint: the hint is about the reasoning.
     """
     if answer is NOT_ANSWERED:
         print(f"✎ Your turn: {question}\n  Replace the ... with your answer and run the cell again.")
         return Verdict(False)
+    units = (units,) if isinstance(units, str) else tuple(units)
+    right = idea = False
+    form_problem = ""
     try:
-        if callable(correct):
-            right = _predicate(correct, answer)
-            idea = False
+        if callable(correct) and not isinstance(correct, type):
+            right = _predicate(correct, answer) or _predicate(correct, _plain(answer))
             if not right and isinstance(answer, str):
                 parsed = _parsed(answer)
                 idea = parsed is not answer and _predicate(correct, parsed)
             advice = form
         else:
-            right = _same(answer, correct, tol) or any(_same(answer, other, tol) for other in accept)
-            idea = not right and (_idea(answer, correct, tol) or any(_idea(answer, o, tol) for o in accept))
+            readings = [_read(answer, value, question, tol, units) for value in (correct, *accept)]
+            right = any(r.right and not r.loose for r in readings)
+            idea = not right and any(r.right for r in readings)
+            if not right and not idea and all(r.form for r in readings):
+                form_problem = form or readings[0].form
             advice = form or _written(correct)
     except Exception:  # noqa: BLE001 - a check never stops the lesson
         right, idea, advice = False, False, form
     if right:
         print(f"✔ Right. {explanation}".rstrip())
     elif idea:
-        how = f" Next time write it as {advice}." if advice else ""
+        how = f" Next time you can write it as {advice}." if advice else ""
         print(f"✔ Right idea.{how} {explanation}".rstrip())
+    elif form_problem:
+        print(f"✘ Not quite readable: this check could not read {_short(answer, 80)} as the kind of answer "
+              f"it wants. Write {form_problem}. Your reasoning may well be right: only the form is off.")
     else:
         print(f"✘ Not quite ({_short(answer, 120)}). Hint: {hint}")
     return Verdict(right or idea)
