@@ -457,6 +457,9 @@ def _read(answer: Any, correct: Any, question: str, tol: float | None, units: tu
             loose = isinstance(answer, str) or (kind == "set") != isinstance(answer, (set, frozenset))
             items = [_plain(i) for i in items]
             if kind == "set":
+                if all(isinstance(c, numbers.Real) and not isinstance(c, bool) for c in correct):
+                    # a set of numbers typed as text ("80, 81", "80 and 81") or as strings (["80", "81"])
+                    items = [_number_in(i, question, units)[0] if isinstance(i, str) else i for i in items]
                 key = lambda v: _words(v) if isinstance(v, str) else v  # noqa: E731
                 return _Reading({key(i) for i in items} == {key(c) for c in correct}, loose=loose)
             right = len(items) == len(correct) and all(
