@@ -209,7 +209,7 @@ def plot_assessment(result: Assessment | None, ax=None):
 _PLAN = {
     "ml": [
         "Redo module 2 without the lesson open: split, baseline, pipeline, evaluation, model card.",
-        "Strengthen statistics and linear algebra (a probability course; scikit-learn's MOOC).",
+        "Strengthen statistics and linear algebra (a probability course; scikit-learn's free online course, its MOOC).",
         "Build a small end-to-end project on data you care about, and write its model card.",
         "Learn the software side of ML: module 3's tests and module 4's contract tests.",
     ],
