@@ -62,12 +62,14 @@ def exercise_for_the_web(notebook: dict) -> dict:
     box that says so. The released notebook holds no solution and no hidden test to remove."""
     page = copy.deepcopy(notebook)
     cells = []
-    for cell in page["cells"]:
+    for index, cell in enumerate(page["cells"]):
         if is_answer(cell) and cell["cell_type"] == "markdown":
-            cells.append({"cell_type": "markdown", "metadata": {}, "source": FREE_TEXT_ANSWER})
+            cells.append({"cell_type": "markdown", "id": f"mlse-answer-{index}", "metadata": {},
+                          "source": FREE_TEXT_ANSWER})
             continue
         if is_answer(cell) and cell["cell_type"] == "code":
-            cells.append({"cell_type": "markdown", "metadata": {}, "source": ANSWER_LABEL})
+            cells.append({"cell_type": "markdown", "id": f"mlse-label-{index}", "metadata": {},
+                          "source": ANSWER_LABEL})
             tags = cell.setdefault("metadata", {}).setdefault("tags", [])
             tags.append("mlse-answer")
         cells.append(cell)

@@ -34,7 +34,7 @@ extensions = [
     "myst_nb",  # notebooks and Markdown (myst-parser comes with it)
     "mlse_site",  # site/_ext/mlse_site.py: download and hub links, alt text, exercise cells
 ]
-templates_path = []
+templates_path = [str(Path(__file__).parent / "_templates")]
 html_static_path = [str(Path(__file__).parent / "_static")]
 html_css_files = ["mlse.css"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "_extra"]

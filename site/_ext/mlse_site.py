@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from urllib.parse import quote, urlencode
 
@@ -67,8 +68,27 @@ def _check_alt_text(app, doctree, docname) -> None:
                            location=image, type="mlse", subtype="alt")
 
 
+def _name_the_toctree_toggles(app, pagename, templatename, context, doctree) -> None:
+    """pydata-sphinx-theme folds the navigation's sub-pages under a <summary> that holds only a
+    chevron icon, which a screen reader announces as nothing (axe-core's summary-name): give each
+    one a name."""
+    generate = context.get("generate_toctree_html")
+    if generate is None:
+        return
+
+    @functools.wraps(generate)
+    def named(*args, **kwargs):
+        html = generate(*args, **kwargs)
+        return type(html)(str(html).replace(
+            '<summary><span class="toctree-toggle"',
+            '<summary aria-label="Show or hide the pages in this section"><span class="toctree-toggle"'))
+
+    context["generate_toctree_html"] = named
+
+
 def setup(app):
     app.add_config_value("mlse_hub", {"url": "", "repository": "", "branch": "main"}, "html")
     app.connect("doctree-read", _notebook_links)
     app.connect("doctree-resolved", _check_alt_text)
+    app.connect("html-page-context", _name_the_toctree_toggles, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
