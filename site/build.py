@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import shutil
 import sys
@@ -120,6 +121,21 @@ def stage(root: Path, staging: Path, extra: Path) -> list[str]:
     return to_run
 
 
+def forget_builds_of_another_site_version(work: Path, out: Path) -> None:
+    """Sphinx rebuilds a page when its source changes, not when site/'s own code does (the
+    extension, the templates): after such a change, start from scratch."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in SITE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(SITE).as_posix().encode() + b"\0" + path.read_bytes())
+    stamp = work / "site-version"
+    if not stamp.is_file() or stamp.read_text() != digest.hexdigest():
+        shutil.rmtree(work, ignore_errors=True)
+        if (out / ".buildinfo").is_file():  # only ever a folder Sphinx built
+            shutil.rmtree(out)
+        work.mkdir(parents=True)
+        stamp.write_text(digest.hexdigest())
+
+
 def build(root: Path = ROOT, out: Path | None = None, work: Path | None = None,
           quiet: bool = False) -> int:
     """Stage and build the site; Sphinx's exit status (0: built)."""
@@ -128,6 +144,7 @@ def build(root: Path = ROOT, out: Path | None = None, work: Path | None = None,
     out = out or root / "build" / "site"
     work = work or root / "build" / "site-work"
     staging, extra, doctrees = work / "src", work / "extra", work / "doctrees"
+    forget_builds_of_another_site_version(work, out)
     to_run = stage(root, staging, extra)
     args = ["-b", "html", "-c", str(SITE), "-d", str(doctrees), "-j", "auto",
             "-D", f"html_extra_path={extra}", str(staging), str(out)]

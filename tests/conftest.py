@@ -325,6 +325,7 @@ def _scope_name(item) -> str:
 SCHEDULE: list[str] = [
     "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
     "test_in_browser.py",             # JupyterLab + Chromium; no shared build
+    "test_site.py",                   # builds the website (shared), Chromium + axe-core on every page
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
     "test_hostile_grading.py",        # ~25 sandboxed gradings
     "test_mlse_term.py",

@@ -79,9 +79,15 @@ def _name_the_toctree_toggles(app, pagename, templatename, context, doctree) -> 
     @functools.wraps(generate)
     def named(*args, **kwargs):
         html = generate(*args, **kwargs)
-        return type(html)(str(html).replace(
-            '<summary><span class="toctree-toggle"',
-            '<summary aria-label="Show or hide the pages in this section"><span class="toctree-toggle"'))
+        if isinstance(html, str):
+            return html
+        for summary in html.select("summary"):
+            if summary.get_text(strip=True) or summary.get("aria-label"):
+                continue
+            link = summary.find_parent("li").find("a") if summary.find_parent("li") else None
+            section = link.get_text(" ", strip=True) if link else "this section"
+            summary["aria-label"] = f"Show or hide the pages under {section}"
+        return html
 
     context["generate_toctree_html"] = named
 
