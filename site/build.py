@@ -27,7 +27,7 @@ ROOT = SITE.parent
 
 #: The instructors' pages, in reading order; any other doc in docs/ follows, by name.
 INSTRUCTOR_DOCS = ["instructor.md", "classroom.md", "grading.md", "grading-safety.md", "judge.md",
-                   "authoring.md", "benchmarks.md", "testing.md"]
+                   "authoring.md", "site.md", "benchmarks.md", "testing.md"]
 #: Docs that are not pages of the site (screenshots.md shows JupyterLab pictures kept in the repo).
 NOT_ON_SITE = {"screenshots.md"}
 

@@ -68,6 +68,7 @@ html_theme_options = {
     "navigation_with_keys": False,
     # pydata-sphinx-theme: nothing fetched from another origin
     "icon_links": [],
+    "navbar_persistent": [],  # one search box (the sidebar's), not a second one in a header bar
 }
 html_context = {"default_mode": "auto"}  # light or dark as the reader's system says; a toggle too
 
