@@ -17,6 +17,7 @@ import argparse
 import copy
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -148,12 +149,13 @@ def build(root: Path = ROOT, out: Path | None = None, work: Path | None = None,
     to_run = stage(root, staging, extra)
     args = ["-b", "html", "-c", str(SITE), "-d", str(doctrees), "-j", "auto",
             "-D", f"html_extra_path={extra}", str(staging), str(out)]
+    # site/conf.py reads these (Sphinx's -D cannot set a list): run only the lessons in to_run.
+    os.environ["MLSE_SITE_EXECUTION"] = "force" if to_run else "off"
+    os.environ["MLSE_SITE_EXECUTION_SKIP"] = ",".join(
+        f"*/{p}" for p in (staged.relative_to(staging).as_posix() for staged in staging.rglob("*.ipynb"))
+        if p not in to_run)
     if to_run:
         print(f"Executing {', '.join(to_run)}: committed without outputs.")
-        skip = [f"*/{p}" for p in (staged.relative_to(staging).as_posix()
-                                   for staged in staging.rglob("*.ipynb")) if p not in to_run]
-        args[:0] = ["-D", "nb_execution_mode=force", "-D",
-                    "nb_execution_excludepatterns=" + ",".join(skip)]
     if quiet:
         args.insert(0, "-q")
     return build_main(args)

@@ -237,6 +237,17 @@ def test_secret_lines_are_found_on_a_page_that_leaks_them(site, tmp_path):
     assert shows(html.replace("</article>", highlighted + "</article>", 1), secret)
 
 
+def test_lessons_follow_the_course_order_with_previous_and_next(site):
+    order = ["index.html", *LESSONS]
+    for before, page, after in zip(order, order[1:], order[2:] + [EXERCISES[0]]):
+        soup = site.soup(page)
+        here = (site.html / page).parent
+        previous, following = soup.select_one("a.left-prev"), soup.select_one("a.right-next")
+        assert previous is not None and following is not None, f"{page} has no previous/next links"
+        assert (here / previous["href"]).resolve() == (site.html / before).resolve(), page
+        assert (here / following["href"]).resolve() == (site.html / after).resolve(), page
+
+
 def test_every_notebook_page_offers_the_committed_notebook_and_no_hub_by_default(site):
     for page in LESSONS + EXERCISES:
         soup = site.soup(page)
@@ -268,11 +279,29 @@ def small_site(tmp_path_factory) -> Path:
     for cell in lesson1["cells"]:
         cell["metadata"].pop("mystnb", None)  # as committed before the lessons carried alt text
     (root / "course" / "01_two_roles.ipynb").write_text(json.dumps(lesson1))
+    # A lesson committed without outputs: the one kind of notebook the build runs.
+    never_run = {"cells": [
+        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Module 9: never run"},
+        {"cell_type": "code", "id": "answer", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "print('the answer is', 6 * 7)"}],
+        "metadata": lesson["metadata"], "nbformat": 4, "nbformat_minor": 5}
+    (root / "course" / "09_never_run.ipynb").write_text(json.dumps(never_run))
     result = run_build(root / "html", root / "work", root=root,
                        env={"HUB_URL": "https://hub.example.edu/",
                             "HUB_REPOSITORY": "https://git.example.org/teach/mlse-course.git"})
     assert result["returncode"] == 0, result["log"][-3000:]
+    assert "Executing course/09_never_run.ipynb" in result["log"], result["log"][-3000:]
+    (root / "build.log").write_text(result["log"])
     return root / "html"
+
+
+def test_a_lesson_committed_without_outputs_is_run_and_the_others_are_not(small_site):
+    ran = (small_site / "course/09_never_run.html").read_text()
+    assert "the answer is 42" in ran
+    log = (small_site.parent / "build.log").read_text()
+    for lesson in ["00_start_here", "01_two_roles"]:
+        assert f"Excluded from execution by pattern: '*/course/{lesson}.ipynb'" in log, log[-3000:]
+    assert "exercises/m1_roles_warmup/roles_warmup.ipynb: Excluded from execution" in log
 
 
 def test_alt_text_from_the_cell_metadata_reaches_the_page(small_site):
