@@ -63,8 +63,12 @@ def _check_alt_text(app, doctree, docname) -> None:
     for image in doctree.findall(nodes.image):
         alt = (image.get("alt") or "").strip()
         if not alt or alt == image["uri"] or alt == posixpath.basename(image["uri"]):
-            logger.warning("a figure has no alt text saying what it shows: add "
-                           '"mystnb": {"image": {"alt": "..."}} to its cell\'s metadata',
+            cell = image.parent
+            while cell is not None and "cell_index" not in cell.attributes:
+                cell = cell.parent
+            where = f"cells[{cell['cell_index']}]" if cell is not None else "a figure"
+            logger.warning(f"{where}: a figure without alt text that says what it shows: add "
+                           '"mystnb": {"image": {"alt": "..."}} to the cell\'s metadata',
                            location=image, type="mlse", subtype="alt")
 
 
