@@ -18,6 +18,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -79,6 +80,34 @@ def exercise_for_the_web(notebook: dict) -> dict:
     return page
 
 
+#: A Markdown link or image: [text](target) or ![alt](target).
+LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def doc_for_the_web(text: str, root: Path, on_site: set[str], staged_docs: Path) -> str:
+    """A doc of docs/ as a page of the site: links to other docs stay links, the images it shows
+    are copied beside it, and a link to a file of the repository that is not on the site (the
+    README, a source file) becomes that file's path in the course folder, as text."""
+    def rewrite(match: re.Match) -> str:
+        bang, label, target = match.groups()
+        if "://" in target or target.startswith(("#", "mailto:")):
+            return match.group(0)
+        path = target.split("#", 1)[0]
+        cited = (root / "docs" / path).resolve()
+        if bang and cited.is_file() and cited.is_relative_to(root / "docs"):
+            (staged_docs / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(cited, staged_docs / path)
+            return match.group(0)
+        if not bang and path in on_site:
+            return match.group(0)
+        try:
+            where = cited.relative_to(root).as_posix()
+        except ValueError:
+            where = path
+        return f"{label} (`{where}` in the course folder)" if label and not bang else f"`{where}`"
+    return LINK.sub(rewrite, text)
+
+
 def instructors_index(docs: list[Path]) -> str:
     text = (SITE / "instructors.md").read_text()
     entries = "\n".join(doc.stem for doc in docs)
@@ -117,7 +146,8 @@ def stage(root: Path, staging: Path, extra: Path) -> list[str]:
     docs = instructor_docs(root)
     (staging / "instructors").mkdir()
     for doc in docs:
-        shutil.copy2(doc, staging / "instructors" / doc.name)
+        text = doc_for_the_web(doc.read_text(), root, {d.name for d in docs}, staging / "instructors")
+        (staging / "instructors" / doc.name).write_text(text)
     (staging / "instructors" / "index.md").write_text(instructors_index(docs))
     return to_run
 

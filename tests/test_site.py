@@ -279,6 +279,13 @@ def small_site(tmp_path_factory) -> Path:
     for cell in lesson1["cells"]:
         cell["metadata"].pop("mystnb", None)  # as committed before the lessons carried alt text
     (root / "course" / "01_two_roles.ipynb").write_text(json.dumps(lesson1))
+    # A doc that links another doc, the README, a source file and shows a screenshot.
+    (root / "docs" / "other.md").write_text("# Other\n\nSee [the classroom](classroom.md#hub).\n")
+    (root / "docs" / "screenshots").mkdir()
+    shutil.copy2(ROOT / "docs" / "screenshots" / "lesson.png", root / "docs" / "screenshots" / "lesson.png")
+    (root / "docs" / "classroom.md").write_text(
+        "# The classroom\n\n## Hub\n\nRead [the README](../README.md), [the settings](../nbgrader_config.py) "
+        "and [the others](other.md).\n\n![A lesson in JupyterLab, after Run All](screenshots/lesson.png)\n")
     # A lesson committed without outputs: the one kind of notebook the build runs.
     never_run = {"cells": [
         {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Module 9: never run"},
@@ -302,6 +309,20 @@ def test_a_lesson_committed_without_outputs_is_run_and_the_others_are_not(small_
     for lesson in ["00_start_here", "01_two_roles"]:
         assert f"Excluded from execution by pattern: '*/course/{lesson}.ipynb'" in log, log[-3000:]
     assert "exercises/m1_roles_warmup/roles_warmup.ipynb: Excluded from execution" in log
+
+
+def test_docs_link_each_other_show_their_images_and_name_repository_files(small_site):
+    log = (small_site.parent / "build.log").read_text()
+    warnings = [line for line in log.splitlines() if "WARNING" in line and "instructors/" in line]
+    assert not warnings, "\n".join(warnings)
+    page = BeautifulSoup((small_site / "instructors/classroom.html").read_text(), "html.parser")
+    hrefs = [a["href"] for a in article(page).find_all("a", href=True)]
+    assert "other.html" in hrefs and not [h for h in hrefs if "README" in h or "nbgrader_config" in h]
+    assert "README.md" in article(page).get_text() and "nbgrader_config.py" in article(page).get_text()
+    img = article(page).find("img")
+    assert (small_site / "instructors" / img["src"]).is_file()
+    other = BeautifulSoup((small_site / "instructors/other.html").read_text(), "html.parser")
+    assert article(other).find("a", href="classroom.html#hub")
 
 
 def test_alt_text_from_the_cell_metadata_reaches_the_page(small_site):
