@@ -186,6 +186,9 @@ def build(root: Path = ROOT, out: Path | None = None, work: Path | None = None,
         if p not in to_run)
     if to_run:
         print(f"Executing {', '.join(to_run)}: committed without outputs.")
+        # One reader process: kernels are not started from Sphinx's forked parallel readers.
+        args.remove("-j")
+        args.remove("auto")
     if quiet:
         args.insert(0, "-q")
     return build_main(args)
