@@ -2,6 +2,7 @@
 #   make course   set up, copy the lessons and exercises to your own my-work/ (once), then open your lesson 0
 #   make test     set up, then run the whole test suite (what CI runs)
 #   make test-fast  the inner loop: unit tests and one lesson, in under a minute (docs/testing.md)
+#   make site     the course as a static website in build/site/ (site/build.py)
 # Both build a virtual environment in .venv/ with the Python found as $(PYTHON) (3.10 or newer).
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: course test test-fast setup setup-test workspace release clean help
+.PHONY: course test test-fast setup setup-test setup-site site workspace release clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +20,7 @@ help:
 	@echo "make workspace  copy lessons and exercises that are not in my-work/ yet (never overwrites your work)"
 	@echo "make test     set up and run the whole test suite"
 	@echo "make test-fast  unit tests and one lesson (the inner loop; make test before you push)"
+	@echo "make site     build the course's website into build/site/ (open build/site/index.html)"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
 	@echo "make clean    remove the environment and an instructor's local grading state"
 
@@ -32,12 +34,28 @@ $(VENV)/.installed: $(VENV)/.python-ok pyproject.toml
 	@touch $@
 
 # One pip run for the course and its test tools (a second run would resolve everything again).
+# The test extra includes the site extra (Sphinx, myst-nb, the book theme).
 $(VENV)/.installed-test: $(VENV)/.python-ok pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(VENV)/.installed $(VENV)/.installed-site $@
+
+$(VENV)/.installed-site: $(VENV)/.python-ok pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[site]"
 	@touch $(VENV)/.installed $@
 
+# axe-core (npm), which the website's browser test injects into every page: exactly the version
+# in tests/package-lock.json. Without npm the test says how to get it (and fails under CI).
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	@if command -v npm >/dev/null; then cd tests && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the website's accessibility test needs it (sudo apt-get install npm)"; fi
+
 setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test
+setup-test: $(VENV)/.installed-test tests/node_modules/.installed
+setup-site: $(VENV)/.installed-site
+
+# The website, from the course as committed (no lesson runs unless it has no outputs): README.md.
+site: setup-site
+	$(BIN)/python site/build.py
 
 # Jupyter refuses to start as root unless told to (containers and cloud shells often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -70,4 +88,4 @@ release: setup
 	$(BIN)/mlse release
 
 clean:
-	rm -rf $(VENV) gradebook.db submitted autograded feedback .mlse
+	rm -rf $(VENV) build tests/node_modules gradebook.db submitted autograded feedback .mlse

@@ -326,6 +326,7 @@ SCHEDULE: list[str] = [
     "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
     "test_in_browser.py",             # JupyterLab + Chromium; no shared build
     "test_classroom_hub.py",          # a real hub, accounts, Chromium, mlse grade (3-5 min)
+    "test_site.py",                   # builds the website (shared), Chromium + axe-core on every page
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
     "test_hostile_grading.py",        # ~25 sandboxed gradings
     "test_mlse_term.py",
