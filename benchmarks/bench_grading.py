@@ -141,8 +141,8 @@ def main() -> int:
         "Written by `benchmarks/bench_grading.py` (run on demand, not a test: "
         f"`.venv/bin/python benchmarks/bench_grading.py --students {args.students}"
         f"{' --no-sandbox' if args.no_sandbox else ''}`). `mlse grade` runs as instructors run it: "
-        "intake, the sandbox (namespaces, cgroup, empty root; kernels forked warm from a zygote per "
-        "worker) and the judge (test cells in a second kernel that never runs student code).",
+        "intake, the sandbox (namespaces, cgroup, empty root; kernels forked warm from one zygote "
+        "per run) and the judge (test cells in a second kernel that never runs student code).",
         "",
         f"* when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
         f"{os.cpu_count()} logical cores, Python {platform.python_version()}",
