@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from mlse.demo import make_demo_class  # noqa: E402
 from mlse.gradebook import db_url_for, gradebook_rows  # noqa: E402
-from mlse.grade.batch import _default_workers, grade_assignment  # noqa: E402
+from mlse.grade.batch import default_workers, grade_assignment  # noqa: E402
 from mlse.nbgrader_cli import environment_with_bin, run_nbgrader  # noqa: E402
 from mlse.workspace import list_assignments  # noqa: E402
 
@@ -93,7 +93,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["PATH"] = environment_with_bin()["PATH"]
     assignments = args.assignments or list_assignments(ROOT)
-    workers = args.workers or _default_workers()
+    workers = args.workers or default_workers()
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="mlse-bench-"))
     try:
@@ -141,8 +141,8 @@ def main() -> int:
         "Written by `benchmarks/bench_grading.py` (run on demand, not a test: "
         f"`.venv/bin/python benchmarks/bench_grading.py --students {args.students}"
         f"{' --no-sandbox' if args.no_sandbox else ''}`). `mlse grade` runs as instructors run it: "
-        "intake, the sandbox (namespaces, cgroup, empty root; kernels forked warm from a zygote per "
-        "worker) and the judge (test cells in a second kernel that never runs student code).",
+        "intake, the sandbox (namespaces, cgroup, empty root; kernels forked warm from one zygote "
+        "per run) and the judge (test cells in a second kernel that never runs student code).",
         "",
         f"* when: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
         f"{os.cpu_count()} logical cores, Python {platform.python_version()}",

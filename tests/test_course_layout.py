@@ -164,6 +164,14 @@ def test_whole_workflow_with_every_folder_renamed(tmp_path, monkeypatch, structu
 
     assert main(["feedback", A]) == 0
     assert list(course.feedback_of("ada", A).glob("*.html"))
+    # a notebook nbgrader cannot render gets its own reason; the others are still written
+    from mlse.outputs.feedback import generate_feedback
+
+    (course.autograded_of("bo", A) / solution.name).write_text("{ not a notebook")
+    results = {r.student: r for r in generate_feedback(course, A)}
+    assert results["ada"].status == "written"
+    assert results["bo"].status == "missing" and "JSON" in results["bo"].note, results["bo"]
+    shutil.rmtree(course.autograded_of("bo", A))
 
     assert main(["export", "--format", "csv", "-o", "grades.csv"]) == 0
     rows = {r["student_id"]: r for r in csv.DictReader((ws / "grades.csv").open())}

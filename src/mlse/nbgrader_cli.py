@@ -2,8 +2,11 @@
 
 nbgrader starts ``alembic`` as a subprocess to create a gradebook, and fails with
 ``FileNotFoundError: 'alembic'`` when the environment's ``bin/`` is not on PATH (for example
-when a virtualenv's Python is run without activating it). Every nbgrader call in this project
-goes through :func:`run_nbgrader`, which puts that folder on PATH first.
+when a virtualenv's Python is run without activating it). nbgrader's command line, where this
+project runs it (``mlse release``, the tests' sequential baseline), goes through
+:func:`run_nbgrader`, which puts that folder on PATH first. Grading, feedback and ``mlse check``
+run nbgrader's classes in-process instead; ``mlse`` itself puts the folder on PATH when it starts
+(:func:`mlse.apps.cli.main`), and :func:`environment_with_bin` gives a child process the same.
 """
 
 from __future__ import annotations

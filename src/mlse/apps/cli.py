@@ -82,7 +82,9 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
+    from ..grade.result import GradingInterrupted
+    from ..grade.selection import failed_students
+    from .grade_console import grade_with_progress
 
     course = _course()
     course.require_gradebook()
@@ -146,10 +148,10 @@ def cmd_export(args) -> int:
             print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
     if plugin.pending:
         print(f"{len(plugin.pending)} score(s) to look at (blank when not final yet):")
-        for student, assignment, why in plugin.pending:
-            if args.verbose or not why.startswith("no submission"):
-                print(f"  {student} {assignment}: {why}")
-        missing = sum(why.startswith("no submission") for _, _, why in plugin.pending)
+        for p in plugin.pending:
+            if args.verbose or p.status != "missing":
+                print(f"  {p.student} {p.assignment}: {p.why}")
+        missing = sum(p.status == "missing" for p in plugin.pending)
         if missing and not args.verbose:
             print(f"  and {missing} missing submission(s) (--verbose lists them)")
     return status

@@ -303,6 +303,7 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
     # (student, notebook) -> (named right, time, version, member, info)
     chosen: dict[tuple[str, str], tuple[bool, datetime, int, zipfile.ZipInfo, LmsFile]] = {}
     claims: dict[str, dict[str, list[str]]] = {}  # student -> LMS id -> members claiming them
+    repeated: list[tuple[str, str]] = []  # (student, note) on notebooks handed in more than once
     try:
         zf = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
@@ -390,8 +391,8 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                                                                f"{name}), not used: the student "
                                                                f"also handed in {name}"))
                 else:
-                    report.notes.append(f"{student}: {name} handed in more than once in this "
-                                        f"download; kept the latest, {keep[3].filename}")
+                    repeated.append((student, f"{student}: {name} handed in more than once in "
+                                              f"this download; kept the latest, {keep[3].filename}"))
                 entry = keep
             chosen[key] = entry
 
@@ -400,13 +401,14 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
             if len(uids) > 1:
                 for key in [k for k in chosen if k[0] == student]:
                     del chosen[key]
-                report.notes = [n for n in report.notes if not n.startswith(f"{student}: ")]
                 for uid, members_of_uid in sorted(uids.items()):
                     for m in members_of_uid:
                         report.unmatched.append((m, f"ambiguous: LMS ids {', '.join(sorted(uids))} "
                                                     f"all match student {student}; nothing taken "
                                                     f"for any of them; set each one's lms_user_id "
                                                     f"in the gradebook"))
+        # a student that two LMS ids claim got nothing: no note about their repeats either
+        report.notes += [note for student, note in repeated if len(claims[student]) == 1]
 
         for (student, name), (named_right, when, _, zi, info) in sorted(chosen.items()):
             member = zi.filename

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -41,6 +42,16 @@ CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 def _fmt(x: float | None) -> str:
     """Scores as a person writes them: 12, 12.5 (never 12.000000001); blank for None."""
     return "" if x is None else f"{round(x, 4):g}"
+
+
+class Pending(NamedTuple):
+    """One score an export leaves blank or marks, and why: ``status`` is the Standing's
+    ("missing", "pending", "attention", or "graded" for a flagged submission whose score counts)."""
+
+    student: str
+    assignment: str
+    status: str
+    why: str
 
 
 @dataclass
@@ -146,8 +157,8 @@ class _CourseExport(ExportPlugin):
         if self.student:
             wanted = {str(s) for s in self.student}
             students = [s for s in students if s.id in wanted]
-        self.pending = [(s.id, a.name, table[(s.id, a.name)].pending) for s in students
-                        for a in assignments if table[(s.id, a.name)].pending]
+        self.pending = [Pending(s.id, a.name, table[(s.id, a.name)].status, table[(s.id, a.name)].pending)
+                        for s in students for a in assignments if table[(s.id, a.name)].pending]
         return assignments, students, table
 
     def _dest(self, default: str) -> Path:

@@ -242,7 +242,6 @@ def generate_feedback(root: str | Path, assignment: str,
 
     from .. import attention
     from ..course import Course
-    from ..nbgrader_cli import NbgraderError, run_nbgrader
 
     course = Course.of(root)
     root = course.root
@@ -269,24 +268,69 @@ def generate_feedback(root: str | Path, assignment: str,
         return results
     tmp = Path(tempfile.mkdtemp(prefix="mlse-feedback-"))
     try:
-        args = ["generate_feedback", assignment, "--force",
-                f"--CourseDirectory.feedback_directory={tmp}"]
-        if len(wanted) == 1:
-            args.append(f"--student={wanted[0]}")
-        note = ""
-        try:
-            run_nbgrader(args, cwd=root)
-        except NbgraderError as exc:  # nbgrader goes on past a bad notebook, then exits non-zero
-            note = str(exc).splitlines()[0]
         staged = Course(root, course.config, extra={"CourseDirectory": {"feedback_directory": str(tmp)}})
+        failures = _render(staged, assignment, wanted)
         for student in wanted:
             for nb_path in sorted(course.autograded_of(student, assignment).glob("*.ipynb")):
                 html = staged.feedback_of(student, assignment) / (nb_path.stem + ".html")
                 results.append(_check_and_place(html, nb_path, course.feedback_of(student, assignment),
-                                                student, root, note))
+                                                student, root, _why_missing(failures, student, nb_path.stem)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+def _render(staged, assignment: str, students: list[str]) -> dict[tuple[str, str], str]:
+    """nbgrader's GenerateFeedback, in this process, into ``staged``'s feedback folder. Returns
+    ``{(student, notebook): why}`` for each notebook nbgrader could not render (it goes on with
+    the other students, and leaves none of that student's files)."""
+    import logging
+
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.converters.base import NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    failures: dict[tuple[str, str], str] = {}
+
+    class _Feedback(GenerateFeedback):
+        def convert_single_notebook(self, notebook_filename):
+            try:
+                super().convert_single_notebook(notebook_filename)
+            except BaseException as exc:
+                info = self.init_single_notebook_resources(notebook_filename)["nbgrader"]
+                first = str(exc).strip().splitlines()
+                failures[(info["student"], info["notebook"])] = \
+                    f"{type(exc).__name__}: {first[0][:300]}" if first else type(exc).__name__
+                raise
+
+    log = logging.getLogger(f"mlse.feedback.{assignment}")
+    log.propagate = False  # nbgrader's progress lines are not the instructor's to read
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+    coursedir = CourseDirectory(config=staged.config, log=log)
+    coursedir.root = str(staged.root)
+    coursedir.assignment_id = assignment
+    if len(students) == 1:
+        coursedir.student_id = students[0]
+    app = _Feedback(coursedir=coursedir, config=staged.config, log=log)
+    app.force = True
+    try:
+        app.start()
+    except NbGraderException as exc:  # at the end when a notebook failed (recorded above), or at once
+        if not failures:
+            first = str(exc).strip().splitlines()
+            failures[("", "")] = f"nbgrader stopped: {first[0][:300] if first else type(exc).__name__}"
+    return failures
+
+
+def _why_missing(failures: dict[tuple[str, str], str], student: str, notebook: str) -> str:
+    """Why nbgrader wrote no feedback for this notebook ("" if it did not say)."""
+    if (student, notebook) in failures:
+        return failures[(student, notebook)]
+    others = [f"{nb}: {why}" for (s, nb), why in sorted(failures.items()) if s == student]
+    if others:
+        return f"nbgrader stopped on another notebook of this submission ({others[0]})"
+    return failures.get(("", ""), "")
 
 
 def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, student: str,
