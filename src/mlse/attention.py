@@ -12,7 +12,10 @@ grade of the *old* one must not go on looking current. So:
 * the reason, in full, is kept in ``.mlse/attention.json``, which the summary and the export read
   (the export leaves the score blank and says why in its ``pending`` column).
 
-A later successful grading of that submission clears the state (:func:`clear`).
+A later successful grading of that submission clears the state (:func:`clear`), and so does
+the instructor, with ``mlse attention resolve ASSIGNMENT STUDENT`` (:func:`resolve`: "the version
+collected stands"; a refused file that was resolved is not refused again when the same download
+is collected again). ``mlse attention`` lists every submission in the state.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["STATE_DIR", "mark", "clear", "new_version", "reasons", "state_dir"]
+__all__ = ["STATE_DIR", "mark", "clear", "new_version", "reasons", "state_dir", "resolve",
+           "was_resolved"]
 
 STATE_DIR = ".mlse"
 
@@ -64,7 +68,8 @@ def reasons(root: str | Path, assignment: str | None = None) -> dict[tuple[str, 
     return out
 
 
-def mark(root: str | Path, gb, assignment: str, student: str, reason: str, stage: str) -> None:
+def mark(root: str | Path, gb, assignment: str, student: str, reason: str, stage: str,
+         refused_file: str = "") -> None:
     """Put (assignment, student) in the needs-attention state (see the module docstring).
 
     ``gb`` is an open nbgrader Gradebook; the submission is created if the gradebook has none yet
@@ -86,20 +91,20 @@ def mark(root: str | Path, gb, assignment: str, student: str, reason: str, stage
         aside.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(feedback), str(aside))
     data = _load(root)
-    data[f"{assignment}/{student}"] = {"reason": reason, "stage": stage,
+    data[f"{assignment}/{student}"] = {"reason": reason, "stage": stage, "file": refused_file,
                                        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     _save(root, data)
 
 
 def clear(root: str | Path, gb, assignment: str, student: str) -> None:
-    """Leave the needs-attention state: the submission was graded again, successfully. A
-    submission whose new version collect refused stays in it (grading the old file again does not
-    make the old grade current); collecting a valid new version (:func:`new_version`) lifts that."""
+    """Leave the needs-attention state: the submission was graded again, successfully (also
+    when collect had refused a newer file: grading the version collected, by ``--force`` or
+    ``--student``, says that version stands)."""
     from nbgrader.api import MissingEntry
 
     data = _load(root)
     entry = data.get(f"{assignment}/{student}")
-    if entry is None or entry.get("stage") == "collect":
+    if entry is None:
         return
     del data[f"{assignment}/{student}"]
     _save(root, data)
@@ -120,3 +125,49 @@ def new_version(root: str | Path, assignment: str, student: str) -> None:
     if entry and entry.get("stage") == "collect":
         entry.update(stage="collected", reason="a new version was collected; grade it with mlse grade")
         _save(root, data)
+
+
+def _resolved_path(root) -> Path:
+    return state_dir(root) / "attention-resolved.json"
+
+
+def was_resolved(root: str | Path, assignment: str, student: str, refused_file: str) -> bool:
+    """True when the instructor resolved this very refused file (collecting the same download
+    again must not put the submission back in the state)."""
+    path = _resolved_path(root)
+    if not path.is_file():
+        return False
+    try:
+        done = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return refused_file in done.get(f"{assignment}/{student}", [])
+
+
+def resolve(root: str | Path, gb, assignment: str, student: str) -> dict:
+    """The instructor's "the version collected stands": leave the state, unflag the notebooks,
+    and drop the graded copy so the next ``mlse grade`` grades that version again (its automatic
+    scores were cleared when the state began). Returns the entry that was resolved."""
+    from .course import course_dirs
+    from .sandbox.cleanup import remove_tree
+
+    data = _load(root)
+    entry = data.pop(f"{assignment}/{student}", None)
+    if entry is None:
+        raise ValueError(f"{student}'s {assignment} does not need attention; nothing was changed.")
+    _save(root, data)
+    if entry.get("file"):
+        path = _resolved_path(root)
+        done = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        done.setdefault(f"{assignment}/{student}", []).append(entry["file"])
+        path.write_text(json.dumps(done, indent=1, sort_keys=True), encoding="utf-8")
+    try:
+        for nb in gb.find_submission(assignment, student).notebooks:
+            nb.flagged = False
+        gb.db.commit()
+    except Exception:  # noqa: BLE001  (MissingEntry: nothing recorded yet)
+        gb.db.rollback()
+    graded = course_dirs(root).autograded / student / assignment
+    if graded.exists():
+        remove_tree(graded)
+    return entry

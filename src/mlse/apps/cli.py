@@ -52,15 +52,51 @@ def cmd_collect(args) -> int:
     return 0 if report.ok else 1
 
 
+def _resume_path(root, assignment: str):
+    from ..attention import state_dir
+
+    return state_dir(root) / "resume" / f"grade-{assignment}.json"
+
+
+def _resume_left(root, assignment: str) -> list[str] | None:
+    """Students an interrupted ``mlse grade --force`` had not regraded yet (None: no such run)."""
+    import json
+
+    path = _resume_path(root, assignment)
+    if not path.is_file():
+        return None
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8"))["left"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_resume(root, assignment: str, left: list[str] | None) -> None:
+    """Keep (or, with None, drop) the list of what a ``--force`` run has still to regrade: it is
+    written before the run starts, so even a run killed outright resumes where it could."""
+    import json
+
+    path = _resume_path(root, assignment)
+    if left is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"left": sorted(left)}), encoding="utf-8")
+    tmp.replace(path)
+
+
 def cmd_grade(args) -> int:
     from ..course import course_dirs, require_gradebook
-    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
+    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress, submissions_of
+    from ..handgrades import settle
 
     root = find_course_root()
     require_gradebook(root)
     dirs = course_dirs(root)
     failed = 0
     for assignment in _assignments(root, args.assignment):
+        settle(root, assignment)  # hand grades given in formgrader since: recorded with their answers
         students = None
         if args.student:
             absent = [s for s in args.student if not dirs.submission(s, assignment).is_dir()]
@@ -75,19 +111,49 @@ def cmd_grade(args) -> int:
             if not students:
                 print(f"{assignment}: no failed submission to grade again")
                 continue
-        try:
-            outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
-                                           sandbox=not args.no_sandbox, students=students,
-                                           verbose=args.verbose)
-        except GradingInterrupted as stop:
-            print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and were "
-                  f"kept; {len(stop.not_done)} queued or running were cancelled and left as they "
-                  f"were. The run's workspaces were removed; the cancelled kernels' sandbox "
-                  f"folders are swept by the next run. To resume, run the same command again"
-                  f"{' without --force' if args.force else ''}: what finished is skipped.",
-                  file=sys.stderr)
-            return 130
-        failed += sum(o.status == "failed" for o in outcomes)
+        left = None if args.restart else _resume_left(root, assignment)
+        if args.restart:
+            _save_resume(root, assignment, None)
+        runs = []  # (students, force)
+        if left is not None:  # an interrupted --force run: its remaining submissions first
+            todo = [s for s in left if (students is None or s in students)
+                    and dirs.submission(s, assignment).is_dir()]
+            print(f"{assignment}: resuming the interrupted `--force` run: {len(todo)} submission(s) "
+                  f"it had not regraded yet (--restart starts it over)")
+            runs.append((todo, True))
+            if not args.force:
+                runs.append((students, False))
+        elif args.force:
+            todo = students if students is not None else submissions_of(root, assignment)
+            _save_resume(root, assignment, todo)
+            runs.append((todo, True))
+        else:
+            runs.append((students, False))
+        for chosen, force in runs:
+            if chosen is not None and not chosen:
+                if force:
+                    _save_resume(root, assignment, None)
+                continue
+            try:
+                outcomes = grade_with_progress(root, assignment, workers=args.workers, force=force,
+                                               sandbox=not args.no_sandbox, students=chosen,
+                                               verbose=args.verbose)
+            except GradingInterrupted as stop:
+                settle(root, assignment)
+                if force:
+                    _save_resume(root, assignment, stop.not_done)
+                print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
+                      f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
+                      f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
+                      f"folders are swept by the next run. To resume, run the same command again: "
+                      + ("it regrades the submissions this --force run had not reached, and only "
+                         "those (--restart regrades everything again)." if force else
+                         "what finished is skipped."), file=sys.stderr)
+                return 130
+            if force:
+                _save_resume(root, assignment, None)
+            failed += sum(o.status == "failed" for o in outcomes)
+        settle(root, assignment)
     return 1 if failed else 0
 
 
@@ -97,7 +163,9 @@ def cmd_feedback(args) -> int:
     root = find_course_root()
     problems = 0
     for assignment in _assignments(root, args.assignment):
-        problems += feedback_with_report(root, assignment, students=args.student)
+        problems += feedback_with_report(root, assignment, students=args.student,
+                                         verbose=args.verbose, force=args.force,
+                                         wait_for_hand_grades=args.wait_for_hand_grades)
     return 1 if problems else 0
 
 
@@ -105,26 +173,62 @@ def cmd_export(args) -> int:
     from ..outputs.export import export_grades
 
     root = find_course_root()
-    status = 0
     wanted = args.assignment if isinstance(args.assignment, list) else [args.assignment] if args.assignment else []
     for name in wanted:  # a typo must not write an empty grade file over a good one
         _assignments(root, name)
-    for fmt in (["csv", "canvas"] if args.format == "both" else [args.format]):
-        plugin = export_grades(root, args.output if args.format != "both" else None, fmt,
-                               students=args.student, assignments=args.assignment)
-        print(f"wrote {plugin.written}" + (" (Canvas gradebook import)" if fmt == "canvas" else
-                                           " (per-part scores, late penalties, what is pending)"))
-        if fmt == "canvas" and plugin.without_id:
-            print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
-    if plugin.pending:
-        print(f"{len(plugin.pending)} score(s) to look at (blank when not final yet):")
-        for student, assignment, why in plugin.pending:
-            if args.verbose or not why.startswith("no submission"):
-                print(f"  {student} {assignment}: {why}")
-        missing = sum(why.startswith("no submission") for _, _, why in plugin.pending)
-        if missing and not args.verbose:
-            print(f"  and {missing} missing submission(s) (--verbose lists them)")
-    return status
+    if args.output and args.format is None:
+        print("mlse export: -o names one file: say which with --format canvas or --format csv. "
+              "Nothing was written.", file=sys.stderr)
+        return 2
+    fmt = args.format or "both"
+    options = {"all_assignments": args.all_assignments or None,
+               "missing_as_zero": args.missing_as_zero or None}
+    plugin = None
+    for one in (["canvas", "csv"] if fmt == "both" else [fmt]):
+        plugin = export_grades(root, args.output, one, students=args.student,
+                               assignments=args.assignment, options=options)
+        if one == "canvas":
+            print(f"wrote {plugin.written} (Canvas gradebook import"
+                  + (f"; not written, no Canvas assignment id: {', '.join(plugin.left_out)}"
+                     if plugin.left_out else "") + ")")
+            if plugin.without_id:
+                print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
+        else:
+            print(f"wrote {plugin.written} (per-part scores, late penalties, what is pending)")
+    _print_before_upload(plugin.pending, verbose=args.verbose,
+                         missing_as_zero=bool(args.missing_as_zero))
+    return 0
+
+
+def _print_before_upload(pending, verbose: bool, missing_as_zero: bool) -> None:
+    """What to look at before uploading, sized for a class of 200: what needs attention and what
+    is flagged, in full; hand grades and missing submissions as counts per assignment."""
+    attention = [(s, a, why) for s, a, why in pending if why.startswith("needs attention")]
+    hand = {}
+    missing = {}
+    flagged = [(s, a, why) for s, a, why in pending if "flagged for review" in why]
+    for s, a, why in pending:
+        if "to grade by hand" in why:
+            hand.setdefault(a, []).append(s)
+        elif why.startswith("no submission"):
+            missing.setdefault(a, []).append(s)
+    if attention:
+        print(f"Before you upload: {len(attention)} grade(s) need attention (blank in Canvas, "
+              f"which then keeps its old grade; see `mlse attention`):")
+        for s, a, why in attention:
+            print(f"  {s} {a}: {why}")
+    for a, who in sorted(hand.items()):
+        print(f"{a}: {len(who)} student(s) wait for a hand grade (blank): grade them with "
+              f"`mlse handgrade export {a}` or in formgrader"
+              + (f": {', '.join(who)}" if verbose else ""))
+    for a, who in sorted(missing.items()):
+        print(f"{a}: {len(who)} missing submission(s) "
+              + ("(0 in Canvas: --missing-as-zero)" if missing_as_zero else
+                 "(blank; --missing-as-zero writes 0)")
+              + (f": {', '.join(who)}" if verbose else " (--verbose lists them)"))
+    if flagged:
+        print(f"{len(flagged)} graded submission(s) flagged for review in formgrader (their "
+              f"scores count): " + ", ".join(f"{s} {a}" for s, a, _ in flagged))
 
 
 def cmd_extension(args) -> int:
@@ -146,6 +250,86 @@ def cmd_extension(args) -> int:
     else:
         print(f"{args.student}: {args.assignment} now due {info['extended_duedate']} UTC "
               f"(extension {delta}); late by {info['seconds_late']:g} s, penalty {info['penalty']:g}")
+    return 0
+
+
+def cmd_handgrade(args) -> int:
+    from ..handsheet import SheetError, export_sheet, import_sheet
+
+    root = find_course_root()
+    _assignments(root, args.assignment)
+    try:
+        if args.action == "export":
+            sheet = export_sheet(root, args.assignment, args.part, args.output,
+                                 pending_only=args.pending_only)
+            print(f"wrote {sheet.path}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
+                  f"in {sheet.groups} group(s) of identical answers ({sheet.graded} already have a "
+                  f"score{', left out' if args.pending_only else ', prefilled'}). Fill in score "
+                  f"and comment, then `mlse handgrade import {args.assignment} {sheet.path.name}`.")
+            for student, why in sheet.skipped:
+                print(f"  not in the sheet: {student}: {why}")
+        elif not args.file:
+            print("mlse handgrade import ASSIGNMENT FILE: which sheet?", file=sys.stderr)
+            return 2
+        else:
+            done = import_sheet(root, args.assignment, args.file)
+            print(f"imported {done.graded} hand grade(s) for {done.students} student(s) from "
+                  f"{done.rows - done.skipped_rows} row(s) ({done.skipped_rows} row(s) without a "
+                  f"score skipped); late penalties recomputed")
+    except SheetError as exc:
+        print(f"mlse handgrade {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_roster(args) -> int:
+    from ..roster import RosterError, import_canvas_roster
+
+    root = find_course_root()
+    try:
+        done = import_canvas_roster(root, args.file, id_column=args.id_column)
+    except RosterError as exc:
+        print(f"mlse roster import: {exc}", file=sys.stderr)
+        return 1
+    print(f"roster: {len(done.added)} student(s) added, {len(done.updated)} updated (Canvas ids, "
+          f"SIS ids and sections kept for the export)")
+    if done.assignments:
+        print("Canvas assignment ids: " + ", ".join(f"{a} = {i}" for a, i in sorted(done.assignments.items())))
+    else:
+        print("No column of the file is named after one of the course's assignments: name each "
+              "Canvas assignment like its folder in solutions/ (or set "
+              "c.CanvasExporter.assignment_ids), or `mlse export` will have nothing to write.")
+    for note in done.skipped:
+        print(f"  skipped: {note}")
+    return 0
+
+
+def cmd_attention(args) -> int:
+    from nbgrader.api import Gradebook
+
+    from .. import attention
+    from ..course import require_gradebook
+
+    root = find_course_root()
+    db_url = require_gradebook(root)
+    if args.action == "resolve":
+        if not args.assignment or not args.student:
+            print("mlse attention resolve ASSIGNMENT STUDENT", file=sys.stderr)
+            return 2
+        with Gradebook(db_url) as gb:
+            entry = attention.resolve(root, gb, args.assignment, args.student)
+        print(f"{args.student} {args.assignment}: resolved ({entry['reason']}). The version "
+              f"collected stands; grade it with `mlse grade {args.assignment}`.")
+        return 0
+    waiting = attention.reasons(root, args.assignment)
+    if not waiting:
+        print("Nothing needs attention.")
+        return 0
+    print(f"{len(waiting)} submission(s) need attention (their grade is blank in the export):")
+    for (a, s), entry in sorted(waiting.items()):
+        print(f"  {s} {a} (since {entry.get('since', '?')}): {entry['reason']}")
+    print("Collect a good version, or grade again (`mlse grade A --student S --force`), or accept "
+          "the version collected: `mlse attention resolve A S`.")
     return 0
 
 
@@ -227,21 +411,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-failed", action="store_true",
                    help="grade only the submissions whose last grading failed")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per student in the summary")
+    p.add_argument("--restart", action="store_true",
+                   help="forget an interrupted --force run (by default the next run resumes it)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--force", action="store_true",
+                   help="write every file again (by default only what changed)")
+    p.add_argument("--wait-for-hand-grades", action="store_true",
+                   help="no feedback for a submission until its hand grades are in (by default "
+                        "it is written with those answers marked Pending)")
+    p.add_argument("--verbose", "-v", action="store_true", help="a line per file")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="grades for the LMS: Canvas's import CSV, or a CSV with per-part scores")
-    p.add_argument("--format", choices=["csv", "canvas", "both"], default="both",
+    p.add_argument("--format", choices=["csv", "canvas", "both"], default=None,
                    help="csv: mlse_grades.csv, per-part scores and what is pending; canvas: "
                         "canvas_grades.csv, Canvas's gradebook import format (default: both)")
     p.add_argument("--output", "-o", default=None,
                    help="file to write (one format only; default: mlse_grades.csv or canvas_grades.csv)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--all-assignments", action="store_true",
+                   help="Canvas: also assignments without a Canvas assignment id")
+    p.add_argument("--missing-as-zero", action="store_true",
+                   help="Canvas: 0 for a missing submission (default: blank, which Canvas leaves "
+                        "unchanged)")
     p.add_argument("--verbose", "-v", action="store_true", help="list every missing submission")
     p.set_defaults(func=cmd_export)
 
@@ -253,6 +450,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", type=float, default=None)
     p.add_argument("--minutes", type=float, default=None)
     p.set_defaults(func=cmd_extension)
+
+    p = sub.add_parser("handgrade", help="hand grading without a browser: one part's answers for "
+                                         "the class in one sheet, identical answers grouped")
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("assignment")
+    p.add_argument("file", nargs="?", help="import: the filled sheet")
+    p.add_argument("--part", default=None,
+                   help="export: the part (its cell id or title), when there are several")
+    p.add_argument("--output", "-o", default=None,
+                   help="export: the sheet to write (default: handgrade-ASSIGNMENT-CELL.csv)")
+    p.add_argument("--pending-only", action="store_true",
+                   help="export: only answers that have no hand grade yet")
+    p.set_defaults(func=cmd_handgrade)
+
+    p = sub.add_parser("roster", help="import the class from Canvas's gradebook CSV")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="Canvas: Grades, Export, CSV")
+    p.add_argument("--id-column", default="SIS Login ID", choices=["SIS Login ID", "SIS User ID", "ID"],
+                   help="which column is nbgrader's student id (default: SIS Login ID)")
+    p.set_defaults(func=cmd_roster)
+
+    p = sub.add_parser("attention", help="list the submissions that need attention, or resolve one")
+    p.add_argument("action", nargs="?", choices=["list", "resolve"], default="list")
+    p.add_argument("assignment", nargs="?")
+    p.add_argument("student", nargs="?")
+    p.set_defaults(func=cmd_attention)
 
     p = sub.add_parser("report", help="item analysis: score distribution, pass rates, tests failed most")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
-from traitlets import Dict, Enum, Unicode
+from traitlets import Bool, Dict, Enum, Unicode
 
 __all__ = ["Standing", "standings", "CanvasExporter", "PartsCsvExporter", "export_grades",
            "CANVAS_COLUMNS"]
@@ -136,9 +136,16 @@ class _CourseExport(ExportPlugin):
     def _root(self) -> Path:
         return Path(self.course_root or ".").resolve()
 
-    def _select(self, gb):
-        assignments, table, self.part_maxima = standings(gb, self._root(),
-                                                         [str(a) for a in self.assignment] or None)
+    def _select(self, gb, only=None):
+        from ..handgrades import settle
+
+        wanted = [str(a) for a in self.assignment] or None
+        for a in gb.assignments:  # the final score, computed now: hand grades, then late penalties
+            if (wanted is None or a.name in wanted) and (only is None or a.name in only):
+                settle(self._root(), a.name, gb=gb)
+        if only is not None:
+            wanted = [a for a in (wanted or [a.name for a in gb.assignments]) if a in only]
+        assignments, table, self.part_maxima = standings(gb, self._root(), wanted)
         students = sorted(gb.students, key=lambda s: s.id)
         if self.student:
             wanted = {str(s) for s in self.student}
@@ -163,12 +170,40 @@ class CanvasExporter(_CourseExport):
                              help="Also write nbgrader's student id in this column (when your "
                                   "nbgrader ids are your institution's SIS ids or logins), so "
                                   "Canvas can match students without an LMS id.").tag(config=True)
+    all_assignments = Bool(False, help="Write every assignment, also those without a Canvas "
+                                       "assignment id (Canvas takes such a column for a new "
+                                       "assignment). By default only assignments with a Canvas "
+                                       "id are written.").tag(config=True)
+    missing_as_zero = Bool(False, help="Write 0, not a blank, for a student with no submission "
+                                       "(a blank leaves Canvas's grade unchanged).").tag(config=True)
+
+    def canvas_ids(self) -> dict[str, str]:
+        """Canvas assignment id of each assignment: learned by `mlse roster import`, then
+        ``assignment_ids`` from nbgrader_config.py on top."""
+        from ..roster import canvas_records
+
+        return {**canvas_records(self._root())["assignments"], **self.assignment_ids}
 
     def export(self, gradebook: Gradebook) -> None:
+        from ..roster import canvas_records
+
         dest = self._dest("canvas_grades.csv")
-        assignments, students, table = self._select(gradebook)
-        heads = [f"{a.name} ({self.assignment_ids[a.name]})" if a.name in self.assignment_ids
-                 else a.name for a in assignments]
+        ids = self.canvas_ids()
+        only = None
+        if not self.all_assignments and not self.assignment:
+            only = {a.name for a in gradebook.assignments if a.name in ids}
+            if not only:
+                raise ValueError("No assignment has a Canvas assignment id, so Canvas would take "
+                                 "every column for a new assignment. Import your roster from "
+                                 "Canvas's gradebook CSV (`mlse roster import FILE.csv`, which "
+                                 "learns the ids), or set c.CanvasExporter.assignment_ids in "
+                                 "nbgrader_config.py, or export with --all-assignments. Nothing "
+                                 "was written.")
+        assignments, students, table = self._select(gradebook, only)
+        self.left_out = sorted(a.name for a in gradebook.assignments
+                               if only is not None and a.name not in only)
+        heads = [f"{a.name} ({ids[a.name]})" if a.name in ids else a.name for a in assignments]
+        roster = canvas_records(self._root())["students"]
         self.without_id = []
         with open(dest, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -178,16 +213,26 @@ class CanvasExporter(_CourseExport):
                 name = ", ".join(x for x in (s.last_name, s.first_name) if x) or s.id
                 if not s.lms_user_id:
                     self.without_id.append(s.id)
-                sis = {c: "" for c in ("SIS User ID", "SIS Login ID")}
-                if self.student_id_column != "none":
+                kept = roster.get(s.id, {})
+                sis = {c: kept.get(c, "") for c in ("SIS User ID", "SIS Login ID")}
+                if self.student_id_column != "none" and not sis[self.student_id_column]:
                     sis[self.student_id_column] = s.id
-                w.writerow([name, s.lms_user_id or "", sis["SIS User ID"], sis["SIS Login ID"], "",
-                            *(_fmt(table[(s.id, a.name)].score) for a in assignments)])
+                w.writerow([name, s.lms_user_id or "", sis["SIS User ID"], sis["SIS Login ID"],
+                            kept.get("Section", ""),
+                            *(self._cell(table[(s.id, a.name)]) for a in assignments)])
         self.written = dest
         self.log.info("Wrote %s (%d students)", dest, len(students))
+        if self.left_out:
+            self.log.warning("Not written (no Canvas assignment id): %s", ", ".join(self.left_out))
         if self.without_id:
             self.log.warning("No Canvas user id for %s: Canvas cannot match them by ID",
                              ", ".join(self.without_id))
+
+
+    def _cell(self, st: Standing) -> str:
+        if st.status == "missing" and self.missing_as_zero:
+            return "0"
+        return _fmt(st.score)
 
 
 class PartsCsvExporter(_CourseExport):
@@ -245,10 +290,12 @@ class PartsCsvExporter(_CourseExport):
 
 
 def export_grades(root: str | Path, output: str | Path | None = None, fmt: str = "csv",
-                  students: list[str] | None = None, assignments: list[str] | None = None):
+                  students: list[str] | None = None, assignments: list[str] | None = None,
+                  options: dict | None = None):
     """Run one exporter on the class gradebook, configured from nbgrader_config.py (the same
     plugin ``nbgrader export --exporter=...`` runs). Returns the exporter (``written``,
-    ``pending`` and, for Canvas, ``without_id``)."""
+    ``pending`` and, for Canvas, ``without_id``). ``options``: traits of the exporter
+    (``all_assignments``, ``missing_as_zero``) from the command line; None means "as configured"."""
     from ..course import load_config, require_gradebook
 
     root = Path(root).resolve()
@@ -260,6 +307,9 @@ def export_grades(root: str | Path, output: str | Path | None = None, fmt: str =
         plugin.to = str(output)
     plugin.student = list(students or [])
     plugin.assignment = list(assignments or [])
+    for trait, value in (options or {}).items():
+        if value is not None and plugin.has_trait(trait):
+            setattr(plugin, trait, value)
     with Gradebook(db_url) as gb:
         plugin.export(gb)
     return plugin

@@ -222,12 +222,13 @@ def leaked_lines(html_path: str | Path, graded_notebook: str | Path) -> list[str
 class FeedbackFile:
     student: str
     path: Path | None
-    status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not current)
+    status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not
+    # current), "unchanged" (nothing changed since it was written), "waiting" (for hand grades)
     note: str = ""
 
 
-def generate_feedback(root: str | Path, assignment: str,
-                      students: list[str] | None = None) -> list[FeedbackFile]:
+def generate_feedback(root: str | Path, assignment: str, students: list[str] | None = None,
+                      force: bool = False, wait_for_hand_grades: bool = False) -> list[FeedbackFile]:
     """Run nbgrader's generate_feedback for the graded submissions of ``assignment`` (or only
     ``students``), then check every file for hidden-test leaks.
 
@@ -236,6 +237,11 @@ def generate_feedback(root: str | Path, assignment: str,
     (a missing gradebook, nbgrader stopping on one notebook) never deletes feedback that exists,
     and a leaking file is never placed (reported as withheld). Submissions that need attention
     (:mod:`mlse.attention`) get no feedback: their grade is not current.
+
+    Only what changed is generated again (:mod:`mlse.outputs.feedback_state`: the graded
+    notebooks, the student's grades and comments, the hidden-feedback mode); ``force`` writes
+    every file. Answers still waiting for a hand grade are marked "Pending" in the file, or, with
+    ``wait_for_hand_grades``, the student gets no feedback until they are graded.
     """
     import shutil
     import tempfile
@@ -266,6 +272,10 @@ def generate_feedback(root: str | Path, assignment: str,
     if not wanted and not results:
         raise FileNotFoundError(f"No graded submissions of {assignment} in {graded.name}/: "
                                 f"run `mlse grade {assignment}` first.")
+    from .feedback_state import select, remember
+
+    wanted, skipped, digests = select(root, assignment, wanted, force, wait_for_hand_grades)
+    results += skipped
     if not wanted:
         return results
     tmp = Path(tempfile.mkdtemp(prefix="mlse-feedback-"))
@@ -274,6 +284,9 @@ def generate_feedback(root: str | Path, assignment: str,
                 f"--CourseDirectory.feedback_directory={tmp}"]
         if len(wanted) == 1:
             args.append(f"--student={wanted[0]}")
+        elif len(wanted) < len(all_graded):  # only these: leave out everyone else
+            others = sorted(set(all_graded) - set(wanted))
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
         note = ""
         try:
             run_nbgrader(args, cwd=root)
@@ -284,6 +297,8 @@ def generate_feedback(root: str | Path, assignment: str,
                 results.append(_check_and_place(tmp / student / assignment / (nb_path.stem + ".html"),
                                                 nb_path, dirs.feedback / student / assignment,
                                                 student, root, note))
+            if all(r.status == "written" for r in results if r.student == student):
+                remember(root, assignment, student, digests[student])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
@@ -314,18 +329,31 @@ def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, stude
 
 
 def feedback_with_report(root: str | Path, assignment: str, console=None,
-                         students: list[str] | None = None) -> int:
-    """:func:`generate_feedback` with a summary table; returns the number of problems."""
+                         students: list[str] | None = None, verbose: bool = False,
+                         force: bool = False, wait_for_hand_grades: bool = False) -> int:
+    """:func:`generate_feedback`, then counts and every problem in full (a table of every
+    file with ``verbose``); returns the number of problems."""
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
-    results = generate_feedback(root, assignment, students)
-    table = Table(title=f"{assignment}: feedback for {len(results)} notebook(s)")
-    for col in ("student", "outcome", "file or reason"):
-        table.add_column(col, overflow="fold")
+    console = console or Console(soft_wrap=True)
+    results = generate_feedback(root, assignment, students, force=force,
+                                wait_for_hand_grades=wait_for_hand_grades)
+    quiet = {"written", "unchanged", "waiting"}
+    if verbose:
+        table = Table(title=f"{assignment}: feedback for {len(results)} notebook(s)")
+        for col in ("student", "outcome", "file or reason"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            style = "green" if r.status in quiet else "bold red"
+            table.add_row(r.student, f"[{style}]{r.status}[/]", str(r.path) if r.path else r.note)
+        console.print(table)
+    counts = {k: sum(r.status == k for r in results) for k in ("written", "unchanged", "waiting")}
+    console.print(f"[bold]{assignment}[/]: feedback {counts['written']} written, "
+                  f"{counts['unchanged']} unchanged (not regenerated; --force to redo), "
+                  f"{counts['waiting']} waiting for hand grades, "
+                  f"{sum(r.status not in quiet for r in results)} not written")
     for r in results:
-        style = "green" if r.status == "written" else "bold red"
-        table.add_row(r.student, f"[{style}]{r.status}[/]", str(r.path) if r.path else r.note)
-    console.print(table)
-    return sum(r.status != "written" for r in results)
+        if r.status not in quiet:
+            console.print(f"  {r.student}: [bold red]{r.status}[/]: {r.note}")
+    return sum(r.status not in quiet for r in results)

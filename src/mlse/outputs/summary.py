@@ -45,6 +45,9 @@ def grade_summary(root: str | Path, assignment: str, outcomes: list) -> GradeSum
                if s not in failed_ids]
     manual_answers, manual_points, manual_students = 0, 0.0, set()
     with Gradebook(dirs.db_url) as gb:
+        from ..handgrades import settle
+
+        settle(root, assignment, gb=gb)  # a regraded answer whose text did not change keeps its hand grade
         roster = sorted(s.id for s in gb.students)
         for sub in gb.assignment_submissions(assignment):
             for nb in sub.notebooks:

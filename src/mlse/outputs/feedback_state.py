@@ -1,0 +1,98 @@
+"""Feedback for what changed only: which students' feedback must be generated again.
+
+A student's feedback depends on their graded notebooks (``autograded/``), their rows in the
+gradebook (scores, comments, late penalty, extension, flags), the course's feedback settings
+(``nbgrader_config.py``) and whether the due date has passed (``hint_only_until_due``). A digest
+of all of it is kept in ``.mlse/feedback/ASSIGNMENT/STUDENT.sha256`` when the student's files are
+placed; ``mlse feedback`` regenerates a student's files only when that digest changed (or a file
+is missing), so ten new submissions in a class of 200 cost ten notebooks, not 200.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+__all__ = ["select", "remember", "feedback_digest"]
+
+
+def _path(root, assignment: str, student: str) -> Path:
+    from ..attention import state_dir
+
+    return state_dir(root) / "feedback" / assignment / f"{student}.sha256"
+
+
+def feedback_digest(root: Path, gb, assignment: str, student: str, due_passed: bool) -> str:
+    from nbgrader.api import MissingEntry
+
+    from ..course import course_dirs
+
+    dirs = course_dirs(root)
+    h = hashlib.sha256()
+    h.update((root / "nbgrader_config.py").read_bytes() if (root / "nbgrader_config.py").is_file() else b"")
+    h.update(b"due-passed" if due_passed else b"before-due")
+    folder = dirs.autograded / student / assignment
+    for path in sorted(folder.glob("*.ipynb")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    try:
+        sub = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return h.hexdigest()
+    h.update(repr((str(sub.timestamp), str(sub.extension))).encode())
+    for nb in sorted(sub.notebooks, key=lambda n: n.name):
+        h.update(repr((nb.name, nb.flagged, nb.late_submission_penalty)).encode())
+        for g in sorted(nb.grades, key=lambda g: g.name):
+            h.update(repr((g.name, g.auto_score, g.manual_score, g.extra_credit,
+                           g.needs_manual_grade)).encode())
+        for c in sorted(nb.comments, key=lambda c: c.name):
+            h.update(repr((c.name, c.auto_comment, c.manual_comment)).encode())
+    return h.hexdigest()
+
+
+def select(root: str | Path, assignment: str, students: list[str], force: bool,
+           wait_for_hand_grades: bool):
+    """(students to generate, FeedbackFile results for the others, {student: digest})."""
+    from datetime import datetime, timezone
+
+    from nbgrader.api import Gradebook
+
+    from ..course import course_dirs
+    from ..handgrades import settle
+    from .feedback import FeedbackFile, _latest_due
+    from .pending import pending_hand_grades
+
+    root = Path(root)
+    dirs = course_dirs(root)
+    due = _latest_due(dirs.db_url, assignment)
+    due_passed = due is not None and datetime.now(timezone.utc).replace(tzinfo=None) >= due
+    todo, skipped, digests = [], [], {}
+    with Gradebook(dirs.db_url) as gb:
+        settle(root, assignment, students, gb=gb)  # grades and penalties final before they are shown
+        for student in students:
+            if wait_for_hand_grades:
+                points = pending_hand_grades(gb, assignment, student)
+                if points:
+                    skipped.append(FeedbackFile(student, None, "waiting",
+                                                f"{points:g} point(s) wait for a hand grade"))
+                    continue
+            digest = feedback_digest(root, gb, assignment, student, due_passed)
+            digests[student] = digest
+            graded = sorted((dirs.autograded / student / assignment).glob("*.ipynb"))
+            placed = all((dirs.feedback / student / assignment / (p.stem + ".html")).is_file()
+                         for p in graded)
+            recorded = _path(root, assignment, student)
+            if (not force and placed and recorded.is_file()
+                    and recorded.read_text().strip() == digest):
+                skipped.append(FeedbackFile(student, None, "unchanged", "nothing changed since it "
+                                                                        "was written"))
+                continue
+            todo.append(student)
+    return todo, skipped, digests
+
+
+def remember(root: str | Path, assignment: str, student: str, digest: str) -> None:
+    path = _path(root, assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(digest)
+    tmp.replace(path)
