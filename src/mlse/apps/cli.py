@@ -183,10 +183,17 @@ def cmd_export(args) -> int:
     fmt = args.format or "both"
     options = {"all_assignments": args.all_assignments or None,
                "missing_as_zero": args.missing_as_zero or None}
-    plugin = None
+    plugin, status = None, 0
     for one in (["canvas", "csv"] if fmt == "both" else [fmt]):
-        plugin = export_grades(root, args.output, one, students=args.student,
-                               assignments=args.assignment, options=options)
+        try:
+            plugin = export_grades(root, args.output, one, students=args.student,
+                                   assignments=args.assignment, options=options)
+        except ValueError as exc:
+            if fmt != "both":
+                raise
+            print(f"canvas_grades.csv not written: {exc}", file=sys.stderr)
+            status = 1
+            continue
         if one == "canvas":
             print(f"wrote {plugin.written} (Canvas gradebook import"
                   + (f"; not written, no Canvas assignment id: {', '.join(plugin.left_out)}"
@@ -197,7 +204,7 @@ def cmd_export(args) -> int:
             print(f"wrote {plugin.written} (per-part scores, late penalties, what is pending)")
     _print_before_upload(plugin.pending, verbose=args.verbose,
                          missing_as_zero=bool(args.missing_as_zero))
-    return 0
+    return status
 
 
 def _print_before_upload(pending, verbose: bool, missing_as_zero: bool) -> None:

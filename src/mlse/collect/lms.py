@@ -298,8 +298,9 @@ def _owner_of_name(name: str, root, assignment: str, dirs) -> str:
 
 
 def _foreign(data: bytes, root, assignment: str, dirs) -> str:
-    """Why this notebook is another assignment's ("" if it is not): none of its nbgrader cells
-    are this assignment's, and they are another's. A student who handed in the wrong file gets
+    """Why this notebook is another assignment's ("" if it is not): most of its nbgrader cells
+    are another assignment's, and fewer than half are this one's (assignments may share a cell id
+    such as "intro"). A student who handed in the wrong file gets
     told so by name, instead of a rename and nbgrader's "metadata may be corrupted"."""
     try:
         cells = json.loads(data.decode("utf-8")).get("cells", [])
@@ -307,12 +308,17 @@ def _foreign(data: bytes, root, assignment: str, dirs) -> str:
         return ""
     ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells
            if isinstance(c, dict)} - {None}
-    if not ids or ids & _assignment_grade_ids(dirs, assignment)[1]:
+    if not ids:
         return ""
+    mine = len(ids & _assignment_grade_ids(dirs, assignment)[1])
+    best, owner = mine, ""
     for other in _other_assignments(dirs, assignment):
-        if ids & _assignment_grade_ids(dirs, other)[1]:
-            return (f"another assignment's notebook: its cells are those of {other}, not of "
-                    f"{assignment} (the student handed in the wrong file)")
+        theirs = len(ids & _assignment_grade_ids(dirs, other)[1])
+        if theirs > best:
+            best, owner = theirs, other
+    if owner and mine * 2 < len(ids):  # most of its cells are another assignment's, not this one's
+        return (f"another assignment's notebook: its cells are those of {owner}, not of "
+                f"{assignment} (the student handed in the wrong file)")
     return ""
 
 
