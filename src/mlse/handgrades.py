@@ -136,6 +136,7 @@ def reconcile(root: str | Path, gb, assignment: str, students: list[str] | None 
     wanted = set(students) if students is not None else None
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     touched = False
+    cells_of: dict[str, set[str]] = {}  # notebook -> its hand-graded cells (the same for everyone)
     for sub in gb.assignment_submissions(assignment):
         student = sub.student.id
         if wanted is not None and student not in wanted:
@@ -144,7 +145,11 @@ def reconcile(root: str | Path, gb, assignment: str, students: list[str] | None 
         answers = None
         old_versions = []
         for nb in sub.notebooks:
-            cells = hand_graded_cells(nb)
+            if nb.name not in cells_of:
+                cells_of[nb.name] = hand_graded_cells(nb)
+            cells = cells_of[nb.name]
+            if not cells:
+                continue
             comments = {c.name: c for c in nb.comments}
             for g in nb.grades:
                 if g.name not in cells:

@@ -29,6 +29,7 @@ within zip-bomb limits). The LMS's submission time (the zip entry's time) become
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -268,8 +269,10 @@ def _check_notebook(data: bytes, limit: int) -> str:
     return ""
 
 
-def _assignment_grade_ids(dirs, assignment: str) -> tuple[set[str], set[str]]:
-    """(notebook names, nbgrader grade ids) of one assignment's source notebooks."""
+@functools.lru_cache(maxsize=64)
+def _assignment_grade_ids(dirs, assignment: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(notebook names, nbgrader grade ids) of one assignment's source notebooks (read once per
+    process: a download of 200 files asks 200 times)."""
     from ..workspace import notebooks_of
 
     names, ids = set(), set()
@@ -279,7 +282,7 @@ def _assignment_grade_ids(dirs, assignment: str) -> tuple[set[str], set[str]]:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if grade_id:
                 ids.add(grade_id)
-    return names, ids
+    return frozenset(names), frozenset(ids)
 
 
 def _other_assignments(dirs, assignment: str):
