@@ -188,6 +188,7 @@ def cmd_export(args) -> int:
         try:
             plugin = export_grades(root, args.output, one, students=args.student,
                                    assignments=args.assignment, options=options)
+            options["settle_first"] = False  # settled once is enough for the second file
         except ValueError as exc:
             if fmt != "both":
                 raise

@@ -5,10 +5,13 @@ Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under
 
 * :class:`CanvasExporter` writes Canvas's gradebook import format (``canvas_grades.csv``): the
   columns ``Student``, ``ID`` (the Canvas user id, the gradebook's ``lms_user_id``),
-  ``SIS User ID``, ``SIS Login ID``, ``Section``, then one column per assignment (named
-  ``name (Canvas assignment id)`` when ``CanvasExporter.assignment_ids`` says which Canvas
-  assignment it is), and a ``Points Possible`` row first, as Canvas's own export has it. No
-  other column: Canvas would take an unknown column for a new assignment.
+  ``SIS User ID``, ``SIS Login ID``, ``Section`` (as ``mlse roster import`` kept them from
+  Canvas's own export), then one column per assignment that has a Canvas assignment id (named
+  ``name (Canvas assignment id)``; the ids come from the roster import or
+  ``CanvasExporter.assignment_ids``; ``all_assignments`` writes the others too), and a
+  ``Points Possible`` row first, as Canvas's own export has it. No other column: Canvas would
+  take an unknown column for a new assignment. ``missing_as_zero`` writes 0 for a missing
+  submission instead of a blank (which Canvas reads as "no change").
 * :class:`PartsCsvExporter` writes a plain CSV (``mlse_grades.csv``): one row per student, the
   score of every part of every assignment, each assignment's late penalty (nbgrader's), the LMS's
   own late flag (Canvas's ``LATE``, kept by ``mlse collect``) and score, the total, and a
@@ -16,7 +19,9 @@ Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under
 
 In both, a score is what nbgrader's own export computes: the submission's score minus its late
 penalty (``AssignLatePenalties``, from the due date, the submission's timestamp and its extension),
-never below 0. A cell is **blank, not 0**, when there is no submission, when an answer still waits
+never below 0. Both first settle every score (:func:`mlse.handgrades.settle`: hand grades follow
+their answers, late penalties recomputed from the final total) and write it to the gradebook, so
+``nbgrader export`` and formgrader say the same. A cell is **blank, not 0**, when there is no submission, when an answer still waits
 for a hand grade, or when the submission needs attention (its new version could not be collected
 or graded, see :mod:`mlse.attention`, or it is flagged in formgrader); ``pending`` says which.
 Neither file is nbgrader's ``grades.csv``, so the two exports never overwrite each other.
@@ -132,6 +137,9 @@ class _CourseExport(ExportPlugin):
     reasons), and the list of what is pending, for the console."""
 
     course_root = Unicode("", help="The course folder (default: the current folder).").tag(config=True)
+    settle_first = Bool(True, help="Settle every score first (hand grades follow their answers, "
+                                   "late penalties from the final total), writing the gradebook; "
+                                   "False only when the caller just did.").tag(config=True)
 
     def _root(self) -> Path:
         return Path(self.course_root or ".").resolve()
@@ -140,7 +148,7 @@ class _CourseExport(ExportPlugin):
         from ..handgrades import settle
 
         wanted = [str(a) for a in self.assignment] or None
-        for a in gb.assignments:  # the final score, computed now: hand grades, then late penalties
+        for a in gb.assignments if self.settle_first else []:  # the final score, computed now
             if (wanted is None or a.name in wanted) and (only is None or a.name in only):
                 settle(self._root(), a.name, gb=gb)
         if only is not None:
