@@ -17,15 +17,16 @@ from pathlib import Path
 __all__ = ["grant_extension"]
 
 
-def grant_extension(root: str | Path, assignment: str, student: str, extension: timedelta) -> dict:
+def grant_extension(root, assignment: str, student: str, extension: timedelta) -> dict:
     """Set ``student``'s extension on ``assignment`` (replacing any earlier one; a zero timedelta
     removes it) and recompute the late penalties. Returns what the gradebook now says."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .course import require_gradebook
+    from .course import Course
     from .handgrades import settle
 
-    db_url = require_gradebook(root)
+    course = Course.of(root)
+    db_url = course.require_gradebook()
     with Gradebook(db_url) as gb:
         try:
             a = gb.find_assignment(assignment)
@@ -40,7 +41,7 @@ def grant_extension(root: str | Path, assignment: str, student: str, extension: 
         sub.extension = extension if extension.total_seconds() else None
         gb.db.commit()
         due = a.duedate
-    settle(root, assignment, [student])  # nbgrader's AssignLatePenalties, on the current total
+    settle(course, assignment, [student])  # nbgrader's AssignLatePenalties, on the current total
     with Gradebook(db_url) as gb:
         sub = gb.find_submission(assignment, student)
         return {"duedate": due, "extended_duedate": sub.duedate, "timestamp": sub.timestamp,

@@ -36,7 +36,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 __all__ = ["answer_digest", "answers_of", "reconcile", "settle", "Reconciled", "hand_graded_cells",
            "record_grade", "history"]
@@ -55,15 +54,15 @@ def hand_graded_cells(nb) -> set[str]:
     return {c.name for c in book_nb.solution_cells} & {c.name for c in book_nb.grade_cells}
 
 
-def answers_of(root: str | Path, assignment: str, student: str) -> dict[tuple[str, str], str]:
+def answers_of(course, assignment: str, student: str) -> dict[tuple[str, str], str]:
     """(notebook, grade id) -> the answer's text in the version that was graded last
     (``autograded/STUDENT/ASSIGNMENT/``); empty if there is none."""
     import nbformat
 
-    from .course import course_dirs
+    from .course import Course
 
     out = {}
-    folder = course_dirs(root).autograded / student / assignment
+    folder = Course.of(course).autograded_of(student, assignment)
     for path in sorted(folder.glob("*.ipynb")) if folder.is_dir() else []:
         try:
             nb = nbformat.read(path, as_version=4)
@@ -76,38 +75,21 @@ def answers_of(root: str | Path, assignment: str, student: str) -> dict[tuple[st
     return out
 
 
-def _state_path(root) -> Path:
-    from .attention import state_dir
-
-    return state_dir(root) / "hand-grades.json"
+STATE = "hand-grades.json"  # in .mlse/: which answer each hand grade was given for (digests)
 
 
-def _load(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return {}
+def _history_record(assignment: str, student: str) -> str:
+    """The version history of a student's hand grades, beside collect's earlier versions."""
+    return f"versions/{assignment}/{student}/hand-grades.json"
 
 
-def _save(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _history_path(root, assignment: str, student: str) -> Path:
-    from .attention import state_dir
-
-    return state_dir(root) / "versions" / assignment / student / "hand-grades.json"
-
-
-def history(root: str | Path, assignment: str, student: str) -> list[dict]:
+def history(course, assignment: str, student: str) -> list[dict]:
     """Hand grades a student's earlier versions had (oldest first): notebook, cell, score,
     comment, when it was replaced and why."""
-    return _load(_history_path(root, assignment, student)) or []
+    from .course import Course
+
+    text = Course.of(course).read_state(_history_record(assignment, student))
+    return json.loads(text) if text else []
 
 
 @dataclass
@@ -126,12 +108,13 @@ def record_grade(state: dict, assignment: str, student: str, notebook: str, cell
         "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def reconcile(root: str | Path, gb, assignment: str, students: list[str] | None = None) -> Reconciled:
+def reconcile(course, gb, assignment: str, students: list[str] | None = None) -> Reconciled:
     """Make every hand grade of ``assignment`` follow its answer (see the module docstring).
     ``gb`` is an open nbgrader Gradebook; changes are committed."""
-    root = Path(root)
-    path = _state_path(root)
-    state = _load(path)
+    from .course import Course
+
+    course = Course.of(course)
+    state = course.read_json(STATE)
     out = Reconciled()
     wanted = set(students) if students is not None else None
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -162,7 +145,7 @@ def reconcile(root: str | Path, gb, assignment: str, students: list[str] | None 
                         touched = True
                     continue
                 if answers is None:
-                    answers = answers_of(root, assignment, student)
+                    answers = answers_of(course, assignment, student)
                 text = answers.get((nb.name, g.name))
                 if text is None:
                     continue  # no graded copy to compare with: leave it as nbgrader has it
@@ -196,8 +179,8 @@ def reconcile(root: str | Path, gb, assignment: str, students: list[str] | None 
                 # else: graded by hand before mlse saw it, then autograded again: nbgrader's
                 # "needs a hand grade" stands (formgrader shows the old score to confirm)
         if old_versions:
-            hist = _history_path(root, assignment, student)
-            _save(hist, history(root, assignment, student) + old_versions)
+            course.write_state(_history_record(assignment, student),
+                               json.dumps(history(course, assignment, student) + old_versions, indent=1))
         if mine:
             state[f"{assignment}/{student}"] = mine
         elif f"{assignment}/{student}" in state:
@@ -205,26 +188,25 @@ def reconcile(root: str | Path, gb, assignment: str, students: list[str] | None 
             touched = True
     gb.db.commit()
     if touched:
-        _save(path, state)
+        course.write_json(STATE, state)
     return out
 
 
-def settle(root: str | Path, assignment: str, students: list[str] | None = None, gb=None) -> Reconciled:
+def settle(course, assignment: str, students: list[str] | None = None, gb=None) -> Reconciled:
     """The final score, computed at the end: hand grades reconciled with their answers
     (:func:`reconcile`), then every late penalty recomputed from the total of automatic and hand
     points (:func:`mlse.late.apply_late_penalties`). Run whenever either may have changed."""
-    from nbgrader.api import Gradebook
-
-    from .course import course_dirs
+    from .course import Course
     from .late import apply_late_penalties
 
+    course = Course.of(course)
     if gb is None:
-        with Gradebook(course_dirs(root).db_url) as book:
-            return settle(root, assignment, students, book)
+        with course.gradebook() as book:
+            return settle(course, assignment, students, book)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices inside nbgrader's API
-        result = reconcile(root, gb, assignment, students)
-        apply_late_penalties(root, assignment, students, gb=gb)
+        result = reconcile(course, gb, assignment, students)
+        apply_late_penalties(course, assignment, students, gb=gb)
     return result

@@ -55,11 +55,11 @@ class SheetImport:
     skipped_rows: int = 0  # no score yet
 
 
-def hand_graded_parts(root: str | Path, gb, assignment: str) -> list[tuple[str, str, str, float]]:
+def hand_graded_parts(course, gb, assignment: str) -> list[tuple[str, str, str, float]]:
     """(notebook, grade id, part title, points) of every answer of ``assignment`` graded by hand."""
     from .outputs.export import _parts_of
 
-    titles = _parts_of(Path(root), assignment)
+    titles = _parts_of(course, assignment)
     out = []
     for nb in gb.find_assignment(assignment).notebooks:
         solution = {c.name for c in nb.solution_cells}
@@ -70,8 +70,8 @@ def hand_graded_parts(root: str | Path, gb, assignment: str) -> list[tuple[str, 
     return out
 
 
-def _choose_part(root, gb, assignment: str, part: str | None):
-    parts = hand_graded_parts(root, gb, assignment)
+def _choose_part(course, gb, assignment: str, part: str | None):
+    parts = hand_graded_parts(course, gb, assignment)
     if not parts:
         raise SheetError(f"{assignment} has no answer graded by hand.")
     listed = "; ".join(f"{cell} ({title}, {points:g} points)" for _, cell, title, points in parts)
@@ -85,19 +85,19 @@ def _choose_part(root, gb, assignment: str, part: str | None):
     raise SheetError(f"{assignment} has no part {part!r} graded by hand; its parts: {listed}")
 
 
-def export_sheet(root: str | Path, assignment: str, part: str | None = None,
+def export_sheet(course, assignment: str, part: str | None = None,
                  output: str | Path | None = None, pending_only: bool = False) -> SheetExport:
     """Write the grading sheet of one hand-graded part of ``assignment`` (see the module docstring)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     from . import attention
-    from .course import require_gradebook
+    from .course import Course
     from .handgrades import answer_digest, answers_of, settle
 
-    root = Path(root).resolve()
-    db_url = require_gradebook(root)
-    settle(root, assignment)  # current hand grades follow their answers before we read them
-    waiting = attention.reasons(root, assignment)
+    course = Course.of(course)
+    db_url = course.require_gradebook()
+    settle(course, assignment)  # current hand grades follow their answers before we read them
+    waiting = attention.reasons(course, assignment)
     groups: dict[str, dict] = {}
     skipped = []
     with Gradebook(db_url) as gb:
@@ -105,15 +105,15 @@ def export_sheet(root: str | Path, assignment: str, part: str | None = None,
             gb.find_assignment(assignment)
         except MissingEntry:
             raise SheetError(f"No assignment {assignment!r} in the gradebook.") from None
-        notebook, cell, title, points = _choose_part(root, gb, assignment, part)
-        dest = Path(output) if output else root / f"handgrade-{assignment}-{cell}.csv"
+        notebook, cell, title, points = _choose_part(course, gb, assignment, part)
+        dest = Path(output) if output else course.root / f"handgrade-{assignment}-{cell}.csv"
         graded = 0
         for sub in sorted(gb.assignment_submissions(assignment), key=lambda s: s.student.id):
             student = sub.student.id
             if (assignment, student) in waiting:
                 skipped.append((student, "needs attention: " + waiting[(assignment, student)]["reason"]))
                 continue
-            text = answers_of(root, assignment, student).get((notebook, cell))
+            text = answers_of(course, assignment, student).get((notebook, cell))
             if text is None:
                 skipped.append((student, "no graded copy (run mlse grade first)"))
                 continue
@@ -154,16 +154,16 @@ def _students_of(field_text: str) -> list[str]:
     return [s for s in re.split(r"[\s,;]+", field_text or "") if s]
 
 
-def import_sheet(root: str | Path, assignment: str, path: str | Path) -> SheetImport:
+def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
     """Write the scores and comments of a filled sheet into the gradebook, all or nothing (see the
     module docstring). Raises :class:`SheetError` listing every problem."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .course import require_gradebook
-    from .handgrades import _load, _save, _state_path, answer_digest, answers_of, record_grade, settle
+    from .course import Course
+    from .handgrades import STATE, answer_digest, answers_of, record_grade, settle
 
-    root = Path(root).resolve()
-    db_url = require_gradebook(root)
+    course = Course.of(course)
+    db_url = course.require_gradebook()
     path = Path(path)
     if not path.is_file():
         raise SheetError(f"No file at {path}: nothing was imported.")
@@ -178,7 +178,7 @@ def import_sheet(root: str | Path, assignment: str, path: str | Path) -> SheetIm
     if missing:
         raise SheetError(f"{path} has no column {', '.join(missing)} (a sheet from `mlse handgrade "
                          f"export` has {', '.join(COLUMNS)}); nothing was imported.")
-    settle(root, assignment)
+    settle(course, assignment)
     errors: list[str] = []
     plan: list[tuple[str, str, str, float, str, str]] = []  # student, notebook, cell, score, comment, text
     seen: dict[tuple[str, str, str], int] = {}
@@ -188,7 +188,7 @@ def import_sheet(root: str | Path, assignment: str, path: str | Path) -> SheetIm
             gb.find_assignment(assignment)
         except MissingEntry:
             raise SheetError(f"No assignment {assignment!r} in the gradebook; nothing was imported.") from None
-        parts = {(nb, cell): points for nb, cell, _, points in hand_graded_parts(root, gb, assignment)}
+        parts = {(nb, cell): points for nb, cell, _, points in hand_graded_parts(course, gb, assignment)}
         known = {s.id for s in gb.students}
         answers: dict[str, dict] = {}
         for line, row in enumerate(rows, start=2):  # line 1 is the header
@@ -224,7 +224,7 @@ def import_sheet(root: str | Path, assignment: str, path: str | Path) -> SheetIm
                     continue
                 seen[(student, *key)] = line
                 if student not in answers:
-                    answers[student] = answers_of(root, assignment, student)
+                    answers[student] = answers_of(course, assignment, student)
                 text = answers[student].get(key)
                 if text is None:
                     errors.append(f"{where}: {student} has no graded answer to {key[1]}")
@@ -238,7 +238,7 @@ def import_sheet(root: str | Path, assignment: str, path: str | Path) -> SheetIm
             shown = "\n  ".join(errors[:30])
             more = f"\n  ... and {len(errors) - 30} more" if len(errors) > 30 else ""
             raise SheetError(f"{path}: {len(errors)} problem(s); nothing was imported:\n  {shown}{more}")
-        state = _load(_state_path(root))
+        state = course.read_json(STATE)
         for student, notebook, cell, score, comment, text in plan:
             g = gb.find_grade(cell, notebook, assignment, student)
             c = gb.find_comment(cell, notebook, assignment, student)
@@ -247,8 +247,8 @@ def import_sheet(root: str | Path, assignment: str, path: str | Path) -> SheetIm
             c.manual_comment = comment or None
             record_grade(state, assignment, student, notebook, cell, text, score, comment)
         gb.db.commit()
-        _save(_state_path(root), state)
-        settle(root, assignment, sorted({p[0] for p in plan}), gb=gb)
+        course.write_json(STATE, state)
+        settle(course, assignment, sorted({p[0] for p in plan}), gb=gb)
     result.graded = len(plan)
     result.students = len({p[0] for p in plan})
     return result

@@ -26,7 +26,6 @@ points standing, and a percentage was taken from the wrong total. Here:
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from textwrap import dedent
 
 from nbgrader.plugins import LateSubmissionPlugin
@@ -70,7 +69,7 @@ class PercentLatePenalty(LateSubmissionPlugin):
         return round((score or 0.0) * pct / 100.0, 6)
 
 
-def apply_late_penalties(root: str | Path, assignment: str, students: list[str] | None = None,
+def apply_late_penalties(course, assignment: str, students: list[str] | None = None,
                          gb=None) -> int:
     """Recompute every late penalty of ``assignment`` (or only ``students``') from the current
     scores, with nbgrader's own :class:`~nbgrader.preprocessors.AssignLatePenalties` and the
@@ -82,14 +81,14 @@ def apply_late_penalties(root: str | Path, assignment: str, students: list[str] 
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import AssignLatePenalties
 
-    from .course import course_dirs, load_config
+    from .course import Course
 
-    root = Path(root)
+    course = Course.of(course)
     import logging
 
     quiet = logging.getLogger("mlse.late")  # the plugins log at INFO for every notebook
     quiet.setLevel(logging.ERROR)
-    step = AssignLatePenalties(config=load_config(root), log=quiet)
+    step = AssignLatePenalties(config=course.config, log=quiet)
     step.init_plugin()
     wanted = set(students) if students is not None else None
 
@@ -113,5 +112,5 @@ def apply_late_penalties(root: str | Path, assignment: str, students: list[str] 
 
     if gb is not None:
         return run(gb)
-    with Gradebook(course_dirs(root).db_url) as book:
+    with Gradebook(course.db_url) as book:
         return run(book)

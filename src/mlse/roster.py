@@ -24,7 +24,6 @@ nothing is written. Canvas's test student ("Student, Test") is skipped.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,19 +46,15 @@ class RosterImport:
     skipped: list[str] = field(default_factory=list)
 
 
-def _path(root) -> Path:
-    from .attention import state_dir
-
-    return state_dir(root) / "canvas.json"
+RECORD = "canvas.json"  # in .mlse/: what nbgrader's gradebook has no field for
 
 
-def canvas_records(root: str | Path) -> dict:
+def canvas_records(course) -> dict:
     """What the last roster import kept: {"students": {id: {"SIS User ID", "SIS Login ID",
     "Section"}}, "assignments": {name: canvas id}} (empty when there was none)."""
-    path = _path(root)
-    if not path.is_file():
-        return {"students": {}, "assignments": {}}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    from .course import Course
+
+    data = Course.of(course).read_json(RECORD)
     data.setdefault("students", {})
     data.setdefault("assignments", {})
     return data
@@ -73,18 +68,17 @@ def _split_name(text: str) -> tuple[str, str]:
     return first.strip(), last.strip()
 
 
-def import_canvas_roster(root: str | Path, csv_path: str | Path, id_column: str = "SIS Login ID",
+def import_canvas_roster(course, csv_path: str | Path, id_column: str = "SIS Login ID",
                          assignment_names: list[str] | None = None) -> RosterImport:
     """Import Canvas's gradebook CSV as the class roster (see the module docstring)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .course import require_gradebook
-    from .workspace import list_assignments
+    from .course import Course
 
     if id_column not in ID_COLUMNS:
         raise RosterError(f"--id-column must be one of {', '.join(ID_COLUMNS)}")
-    root = Path(root).resolve()
-    db_url = require_gradebook(root)
+    course = Course.of(course)
+    db_url = course.require_gradebook()
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise RosterError(f"No file at {csv_path}: nothing was imported.")
@@ -100,7 +94,7 @@ def import_canvas_roster(root: str | Path, csv_path: str | Path, id_column: str 
     if missing:
         raise RosterError(f"{csv_path} has no column {', '.join(missing)}: export the gradebook "
                           f"from Canvas (Grades, Export, CSV). Nothing was imported.")
-    names = set(assignment_names if assignment_names is not None else list_assignments(root))
+    names = set(assignment_names if assignment_names is not None else course.assignments())
     result = RosterImport()
     for head in header:
         m = _HEAD.match(head)
@@ -147,13 +141,9 @@ def import_canvas_roster(root: str | Path, csv_path: str | Path, id_column: str 
                 result.added.append(sid)
             gb.update_or_create_student(sid, first_name=first or None, last_name=last or None,
                                         lms_user_id=canvas_id)
-    data = canvas_records(root)
+    data = canvas_records(course)
     for sid, *_, extra in people:
         data["students"][sid] = extra
     data["assignments"].update(result.assignments)
-    path = _path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    course.write_json(RECORD, data)
     return result

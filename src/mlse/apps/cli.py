@@ -10,138 +10,140 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..course import Course
 from ..nbgrader_cli import NbgraderError, environment_with_bin, run_nbgrader
-from ..workspace import find_course_root, list_assignments
+from ..workspace import find_course_root
 
 
-def _assignments(root, name: str | None) -> list[str]:
-    """``[name]`` if it is an assignment of solutions/, every assignment if None; else an error."""
-    known = list_assignments(root)
+def _course() -> Course:
+    """The course this command runs in (found from the current folder), built once."""
+    return Course(find_course_root())
+
+
+def _shown(course: Course, folder) -> str:
+    """A course folder as the instructor sees it: relative to the course, with a slash."""
+    try:
+        return f"{folder.relative_to(course.root).as_posix()}/"
+    except ValueError:
+        return f"{folder}/"
+
+
+def _assignments(course: Course, name: str | None) -> list[str]:
+    """``[name]`` if it is an assignment of the source folder, every assignment if None; else an
+    error."""
+    known = course.assignments()
     if name is None:
         return known
     if name not in known:
-        raise FileNotFoundError(f"No such assignment in solutions/: {name}. Known: {', '.join(known)}")
+        raise FileNotFoundError(f"No such assignment in {_shown(course, course.source)}: {name}. "
+                                f"Known: {', '.join(known)}")
     return [name]
 
 
 def cmd_release(args) -> int:
-    """Regenerate exercises/ from solutions/ with `nbgrader generate_assignment`."""
-    root = find_course_root()
-    names = [args.assignment] if args.assignment else list_assignments(root)
-    unknown = sorted(set(names) - set(list_assignments(root)))
+    """Regenerate the release folder (exercises/) from the source (solutions/) with
+    `nbgrader generate_assignment`."""
+    course = _course()
+    known = course.assignments()
+    names = [args.assignment] if args.assignment else known
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        print(f"No such assignment in solutions/: {', '.join(unknown)}. "
-              f"Known: {', '.join(list_assignments(root))}", file=sys.stderr)
+        print(f"No such assignment in {_shown(course, course.source)}: {', '.join(unknown)}. "
+              f"Known: {', '.join(known)}", file=sys.stderr)
         return 2
     for name in names:
-        run_nbgrader(["generate_assignment", name, "--force"], cwd=root)
-        print(f"released exercises/{name}/ from solutions/{name}/")
+        run_nbgrader(["generate_assignment", name, "--force"], cwd=course.root)
+        print(f"released {_shown(course, course.release_of(name))} from "
+              f"{_shown(course, course.source_of(name))}")
     return 0
 
 
 def cmd_collect(args) -> int:
     from ..collect import LmsCollect, collect_zip, print_collect_report
-    from ..course import settings
 
-    root = find_course_root()
-    (assignment,) = _assignments(root, args.assignment)
-    options = settings(LmsCollect, root, max_notebook_mb=args.max_notebook_mb,
-                       zip_timezone=args.zip_timezone)
-    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown, options=options)
+    course = _course()
+    (assignment,) = _assignments(course, args.assignment)
+    options = course.settings(LmsCollect, max_notebook_mb=args.max_notebook_mb,
+                              zip_timezone=args.zip_timezone)
+    report = collect_zip(course, assignment, args.zip, add_unknown=args.add_unknown, options=options)
     print_collect_report(report, verbose=args.verbose)
     return 0 if report.ok else 1
 
 
-def _resume_path(root, assignment: str):
-    from ..attention import state_dir
-
-    return state_dir(root) / "resume" / f"grade-{assignment}.json"
+def _resume_record(assignment: str) -> str:
+    return f"resume/grade-{assignment}.json"
 
 
-def _resume_left(root, assignment: str) -> list[str] | None:
+def _resume_left(course: Course, assignment: str) -> list[str] | None:
     """Students an interrupted ``mlse grade --force`` had not regraded yet (None: no such run)."""
-    import json
-
-    path = _resume_path(root, assignment)
-    if not path.is_file():
-        return None
-    try:
-        return list(json.loads(path.read_text(encoding="utf-8"))["left"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    left = course.read_json(_resume_record(assignment)).get("left")
+    return list(left) if isinstance(left, list) else None
 
 
-def _save_resume(root, assignment: str, left: list[str] | None) -> None:
+def _save_resume(course: Course, assignment: str, left: list[str] | None) -> None:
     """Keep (or, with None, drop) the list of what a ``--force`` run has still to regrade: it is
     written before the run starts, so even a run killed outright resumes where it could."""
-    import json
-
-    path = _resume_path(root, assignment)
     if left is None:
-        path.unlink(missing_ok=True)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"left": sorted(left)}), encoding="utf-8")
-    tmp.replace(path)
+        course.state_path(_resume_record(assignment)).unlink(missing_ok=True)
+    else:
+        course.write_json(_resume_record(assignment), {"left": sorted(left)})
 
 
 def cmd_grade(args) -> int:
-    from ..course import course_dirs, require_gradebook
-    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress, submissions_of
+    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
     from ..handgrades import settle
 
-    root = find_course_root()
-    require_gradebook(root)
-    dirs = course_dirs(root)
+    course = _course()
+    course.require_gradebook()
     failed = 0
-    for assignment in _assignments(root, args.assignment):
-        settle(root, assignment)  # hand grades given in formgrader since: recorded with their answers
+    for assignment in _assignments(course, args.assignment):
+        settle(course, assignment)  # hand grades given in formgrader since: recorded with their answers
         students = None
         if args.student:
-            absent = [s for s in args.student if not dirs.submission(s, assignment).is_dir()]
+            absent = [s for s in args.student if not course.submission(s, assignment).is_dir()]
             if absent:
                 print(f"mlse grade: no submission of {assignment} from {', '.join(absent)} in "
-                      f"{dirs.submitted.name}/ (collect it first). Nothing was graded.", file=sys.stderr)
+                      f"{_shown(course, course.submitted)} (collect it first). Nothing was graded.",
+                      file=sys.stderr)
                 return 1
             students = list(args.student)
         if args.only_failed:
-            retry = failed_students(root, assignment)
+            retry = failed_students(course, assignment)
             students = [s for s in (students if students is not None else retry) if s in retry]
             if not students:
                 print(f"{assignment}: no failed submission to grade again")
                 continue
-        left = None if args.restart else _resume_left(root, assignment)
+        left = None if args.restart else _resume_left(course, assignment)
         if args.restart:
-            _save_resume(root, assignment, None)
+            _save_resume(course, assignment, None)
         runs = []  # (students, force)
         if left is not None:  # an interrupted --force run: its remaining submissions first
             todo = [s for s in left if (students is None or s in students)
-                    and dirs.submission(s, assignment).is_dir()]
+                    and course.submission(s, assignment).is_dir()]
             print(f"{assignment}: resuming the interrupted `--force` run: {len(todo)} submission(s) "
                   f"it had not regraded yet (--restart starts it over)")
             runs.append((todo, True))
             if not args.force:
                 runs.append((students, False))
         elif args.force:
-            todo = students if students is not None else submissions_of(root, assignment)
-            _save_resume(root, assignment, todo)
+            todo = students if students is not None else course.submitters(assignment)
+            _save_resume(course, assignment, todo)
             runs.append((todo, True))
         else:
             runs.append((students, False))
         for chosen, force in runs:
             if chosen is not None and not chosen:
                 if force:
-                    _save_resume(root, assignment, None)
+                    _save_resume(course, assignment, None)
                 continue
             try:
-                outcomes = grade_with_progress(root, assignment, workers=args.workers, force=force,
+                outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
                                                sandbox=not args.no_sandbox, students=chosen,
                                                verbose=args.verbose)
             except GradingInterrupted as stop:
-                settle(root, assignment)
+                settle(course, assignment)
                 if force:
-                    _save_resume(root, assignment, stop.not_done)
+                    _save_resume(course, assignment, stop.not_done)
                 print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
                       f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
                       f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
@@ -151,19 +153,19 @@ def cmd_grade(args) -> int:
                          "what finished is skipped."), file=sys.stderr)
                 return 130
             if force:
-                _save_resume(root, assignment, None)
+                _save_resume(course, assignment, None)
             failed += sum(o.status == "failed" for o in outcomes)
-        settle(root, assignment)
+        settle(course, assignment)
     return 1 if failed else 0
 
 
 def cmd_feedback(args) -> int:
     from ..outputs.feedback import feedback_with_report
 
-    root = find_course_root()
+    course = _course()
     problems = 0
-    for assignment in _assignments(root, args.assignment):
-        problems += feedback_with_report(root, assignment, students=args.student,
+    for assignment in _assignments(course, args.assignment):
+        problems += feedback_with_report(course, assignment, students=args.student,
                                          verbose=args.verbose, force=args.force,
                                          wait_for_hand_grades=args.wait_for_hand_grades)
     return 1 if problems else 0
@@ -172,10 +174,10 @@ def cmd_feedback(args) -> int:
 def cmd_export(args) -> int:
     from ..outputs.export import export_grades
 
-    root = find_course_root()
+    course = _course()
     wanted = args.assignment if isinstance(args.assignment, list) else [args.assignment] if args.assignment else []
     for name in wanted:  # a typo must not write an empty grade file over a good one
-        _assignments(root, name)
+        _assignments(course, name)
     if args.output and args.format is None:
         print("mlse export: -o names one file: say which with --format canvas or --format csv. "
               "Nothing was written.", file=sys.stderr)
@@ -186,7 +188,7 @@ def cmd_export(args) -> int:
     plugin, status = None, 0
     for one in (["canvas", "csv"] if fmt == "both" else [fmt]):
         try:
-            plugin = export_grades(root, args.output, one, students=args.student,
+            plugin = export_grades(course, args.output, one, students=args.student,
                                    assignments=args.assignment, options=options)
             options["settle_first"] = False  # settled once is enough for the second file
         except ValueError as exc:
@@ -244,13 +246,13 @@ def cmd_extension(args) -> int:
 
     from ..extensions import grant_extension
 
-    root = find_course_root()
+    course = _course()
     if args.days is None and args.hours is None and args.minutes is None:
         print("mlse extension: say how long, e.g. --days 2 or --hours 36 (--days 0 removes it)",
               file=sys.stderr)
         return 2
     delta = timedelta(days=args.days or 0, hours=args.hours or 0, minutes=args.minutes or 0)
-    info = grant_extension(root, args.assignment, args.student, delta)
+    info = grant_extension(course, args.assignment, args.student, delta)
     if info["duedate"] is None:
         print(f"{args.student}: extension of {delta} recorded for {args.assignment}, but "
               f"{args.assignment} has no due date in the gradebook, so nothing is late yet "
@@ -264,11 +266,11 @@ def cmd_extension(args) -> int:
 def cmd_handgrade(args) -> int:
     from ..handsheet import SheetError, export_sheet, import_sheet
 
-    root = find_course_root()
-    _assignments(root, args.assignment)
+    course = _course()
+    _assignments(course, args.assignment)
     try:
         if args.action == "export":
-            sheet = export_sheet(root, args.assignment, args.part, args.output,
+            sheet = export_sheet(course, args.assignment, args.part, args.output,
                                  pending_only=args.pending_only)
             print(f"wrote {sheet.path}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
                   f"in {sheet.groups} group(s) of identical answers ({sheet.graded} already have a "
@@ -280,7 +282,7 @@ def cmd_handgrade(args) -> int:
             print("mlse handgrade import ASSIGNMENT FILE: which sheet?", file=sys.stderr)
             return 2
         else:
-            done = import_sheet(root, args.assignment, args.file)
+            done = import_sheet(course, args.assignment, args.file)
             print(f"imported {done.graded} hand grade(s) for {done.students} student(s) from "
                   f"{done.rows - done.skipped_rows} row(s) ({done.skipped_rows} row(s) without a "
                   f"score skipped); late penalties recomputed")
@@ -293,9 +295,9 @@ def cmd_handgrade(args) -> int:
 def cmd_roster(args) -> int:
     from ..roster import RosterError, import_canvas_roster
 
-    root = find_course_root()
+    course = _course()
     try:
-        done = import_canvas_roster(root, args.file, id_column=args.id_column)
+        done = import_canvas_roster(course, args.file, id_column=args.id_column)
     except RosterError as exc:
         print(f"mlse roster import: {exc}", file=sys.stderr)
         return 1
@@ -313,23 +315,20 @@ def cmd_roster(args) -> int:
 
 
 def cmd_attention(args) -> int:
-    from nbgrader.api import Gradebook
-
     from .. import attention
-    from ..course import require_gradebook
 
-    root = find_course_root()
-    db_url = require_gradebook(root)
+    course = _course()
+    course.require_gradebook()
     if args.action == "resolve":
         if not args.assignment or not args.student:
             print("mlse attention resolve ASSIGNMENT STUDENT", file=sys.stderr)
             return 2
-        with Gradebook(db_url) as gb:
-            entry = attention.resolve(root, gb, args.assignment, args.student)
+        with course.gradebook() as gb:
+            entry = attention.resolve(course, gb, args.assignment, args.student)
         print(f"{args.student} {args.assignment}: resolved ({entry['reason']}). The version "
               f"collected stands; grade it with `mlse grade {args.assignment}`.")
         return 0
-    waiting = attention.reasons(root, args.assignment)
+    waiting = attention.reasons(course, args.assignment)
     if not waiting:
         print("Nothing needs attention.")
         return 0
@@ -342,13 +341,12 @@ def cmd_attention(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ..course import require_gradebook
     from ..outputs.report import write_report
 
-    root = find_course_root()
-    require_gradebook(root)
-    for assignment in _assignments(root, args.assignment):
-        page = write_report(root, assignment, root / args.output)
+    course = _course()
+    course.require_gradebook()
+    for assignment in _assignments(course, args.assignment):
+        page = write_report(course, assignment, course.root / args.output)
         print(f"wrote {page}")
     return 0
 
@@ -356,22 +354,21 @@ def cmd_report(args) -> int:
 def cmd_demo_class(args) -> int:
     from ..demo import make_demo_class
 
-    root = find_course_root()
-    students = make_demo_class(root, args.n, seed=args.seed)
+    course = _course()
+    students = make_demo_class(course, args.n, seed=args.seed)
     profiles = {}
     for s in students:
         profiles[s.profile] = profiles.get(s.profile, 0) + 1
     mix = ", ".join(f"{n} {p}" for p, n in sorted(profiles.items()))
-    print(f"wrote {len(students)} demo students' submissions of {', '.join(list_assignments(root))} "
-          f"into submitted/ ({mix})")
+    print(f"wrote {len(students)} demo students' submissions of {', '.join(course.assignments())} "
+          f"into {_shown(course, course.submitted)} ({mix})")
     return 0
 
 
 def cmd_student_edition(args) -> int:
     from ..edition import build_student_edition
 
-    root = find_course_root()
-    written = build_student_edition(root, args.out)
+    written = build_student_edition(_course(), args.out)
     print(f"wrote the student edition to {args.out}: {', '.join(written)}")
     print("checked: no solutions, no hidden tests. Learners run `make course`, and "
           "`mlse check NOTEBOOK` there grades with the visible tests.")

@@ -270,13 +270,13 @@ def _check_notebook(data: bytes, limit: int) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _assignment_grade_ids(dirs, assignment: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(notebook names, nbgrader grade ids) of one assignment's source notebooks (read once per
-    process: a download of 200 files asks 200 times)."""
+def _grade_ids_in(folder: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """(notebook names, nbgrader grade ids) of the source notebooks in one assignment folder
+    (read once per process: a download of 200 files asks 200 times)."""
     from ..workspace import notebooks_of
 
     names, ids = set(), set()
-    for path in notebooks_of(dirs.source / assignment):
+    for path in notebooks_of(folder):
         names.add(path.name)
         for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -285,26 +285,21 @@ def _assignment_grade_ids(dirs, assignment: str) -> tuple[frozenset[str], frozen
     return frozenset(names), frozenset(ids)
 
 
-def _other_assignments(dirs, assignment: str):
-    if dirs.source.is_dir():
-        for folder in sorted(dirs.source.iterdir()):
-            if folder.is_dir() and folder.name != assignment and any(folder.glob("*.ipynb")):
-                yield folder.name
+def _others(course, assignment: str) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Every other assignment of the course: its (notebook names, grade ids)."""
+    return {a: _grade_ids_in(course.source_of(a)) for a in course.assignments() if a != assignment}
 
 
-def _owner_of_name(name: str, root, assignment: str, dirs) -> str:
+def _owner_of_name(name: str, course, assignment: str) -> str:
     """The other assignment whose notebook is called ``name`` ("" if none)."""
-    for other in _other_assignments(dirs, assignment):
-        if name in _assignment_grade_ids(dirs, other)[0]:
-            return other
-    return ""
+    return next((a for a, (names, _) in _others(course, assignment).items() if name in names), "")
 
 
-def _foreign(data: bytes, root, assignment: str, dirs) -> str:
+def _foreign(data: bytes, course, assignment: str) -> str:
     """Why this notebook is another assignment's ("" if it is not): most of its nbgrader cells
     are another assignment's, and fewer than half are this one's (assignments may share a cell id
-    such as "intro"). A student who handed in the wrong file gets
-    told so by name, instead of a rename and nbgrader's "metadata may be corrupted"."""
+    such as "intro"). A student who handed in the wrong file gets told so by name, instead of a
+    rename and nbgrader's "metadata may be corrupted"."""
     try:
         cells = json.loads(data.decode("utf-8")).get("cells", [])
     except (ValueError, UnicodeDecodeError, AttributeError):
@@ -313,10 +308,10 @@ def _foreign(data: bytes, root, assignment: str, dirs) -> str:
            if isinstance(c, dict)} - {None}
     if not ids:
         return ""
-    mine = len(ids & _assignment_grade_ids(dirs, assignment)[1])
+    mine = len(ids & _grade_ids_in(course.source_of(assignment))[1])
     best, owner = mine, ""
-    for other in _other_assignments(dirs, assignment):
-        theirs = len(ids & _assignment_grade_ids(dirs, other)[1])
+    for other, (_, theirs_ids) in _others(course, assignment).items():
+        theirs = len(ids & theirs_ids)
         if theirs > best:
             best, owner = theirs, other
     if owner and mine * 2 < len(ids):  # most of its cells are another assignment's, not this one's
@@ -373,13 +368,13 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
     from nbgrader.api import Gradebook
 
     from .. import attention
-    from ..course import course_dirs, require_gradebook
+    from ..course import Course
     from ..workspace import notebooks_of
 
-    root = Path(root).resolve()
+    course = Course.of(root)
+    root = course.root
     options = options or LmsCollect()
-    dirs = course_dirs(root)
-    db_url = require_gradebook(root)
+    db_url = course.require_gradebook()
     zip_path = Path(zip_path)
     if not zip_path.is_file():
         raise CollectError(f"No file at {zip_path}: nothing was collected.")
@@ -387,7 +382,7 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
         raise CollectError(f"{zip_path} is not a zip file: download the submissions again with "
                            f"Canvas's 'Download Submissions' or Moodle's 'Download all "
                            f"submissions'. Nothing was collected.")
-    expected = {nb.name for nb in notebooks_of(dirs.source / assignment)}
+    expected = {nb.name for nb in notebooks_of(course.source_of(assignment))}
     limit = int(options.max_notebook_mb * 1e6)
     report = CollectReport(assignment)
     # (student, notebook) -> (named right, time, version, member, info)
@@ -431,7 +426,7 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 continue
             renamed = False
             if name not in expected:
-                other = _owner_of_name(name, root, assignment, dirs)
+                other = _owner_of_name(name, course, assignment)
                 if other:
                     report.unmatched.append((member, f"another assignment's notebook: {name} is a "
                                                      f"notebook of {other}, not of {assignment} "
@@ -512,9 +507,9 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
             if not named_right:
                 report.notes.append(f"{member}: renamed to {name}, the assignment's only notebook")
             data = _read_member(zf, zi, limit)
-            folder = dirs.submission(student, assignment)
+            folder = course.submission(student, assignment)
             dest = folder / name
-            old_time = _read_stamp(folder / "timestamp.txt")
+            old_time = course.timestamp(folder)
             if dest.is_file() and dest.read_bytes() == data:
                 report.unchanged.append((student, member))
                 continue
@@ -524,14 +519,14 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                                     f"the submission already collected ({old_time:%Y-%m-%d %H:%M} "
                                     f"UTC); kept the newer one")
                 continue
-            problem = _check_notebook(data, limit) or _foreign(data, root, assignment, dirs)
+            problem = _check_notebook(data, limit) or _foreign(data, course, assignment)
             if problem:
                 report.refused.append((student, member, problem))
-                if attention.was_resolved(root, assignment, student, member):
+                if attention.was_resolved(course, assignment, student, member):
                     report.notes.append(f"{student}: {member} was refused before and you resolved "
                                         f"it (mlse attention resolve); the collected version stands")
                     continue
-                attention.mark(root, gb, assignment, student,
+                attention.mark(course, gb, assignment, student,
                                f"the new submission {member} was refused by mlse collect: {problem}",
                                "collect", refused_file=member)
                 continue
@@ -542,10 +537,10 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 roster.refresh()
             if info.late:
                 report.late.append(student)
-            _keep_lms_record(root, assignment, student, info, member, when)
+            _keep_lms_record(course, assignment, student, info, member, when)
             if folder.is_dir() and any(folder.iterdir()):
-                keep = (Path(root) / attention.STATE_DIR / "versions" / assignment / student /
-                        (old_time or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ"))
+                keep = course.state_path("versions", assignment, student,
+                                         (old_time or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ"))
                 keep.mkdir(parents=True, exist_ok=True)
                 for f in folder.iterdir():
                     if f.is_file():
@@ -556,9 +551,9 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
             tmp = dest.with_name(dest.name + ".collecting")
             tmp.write_bytes(data)
             tmp.replace(dest)
-            (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+            course.write_timestamp(folder, when)
             report.collected.append((student, member, str(dest.relative_to(root))))
-            attention.new_version(root, assignment, student)
+            attention.new_version(course, assignment, student)
         if report.late:
             try:
                 due = gb.find_assignment(assignment).duedate
@@ -569,57 +564,28 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                                     f"{assignment} has no due date in the gradebook, so nbgrader "
                                     f"computes no lateness: set one with `nbgrader db assignment "
                                     f"add {assignment} --duedate=...`")
-    _write_log(root, report)
+    course.write_log("collect", report.assignment, report.to_json())
     return report
 
 
-def _keep_lms_record(root: Path, assignment: str, student: str, info: LmsFile, member: str,
+LMS_RECORD = "lms.json"  # in the course's .mlse/
+
+
+def _keep_lms_record(course, assignment: str, student: str, info: LmsFile, member: str,
                      when: datetime) -> None:
     """What the LMS said about the submission collected last (its id, file, time and late flag),
     in ``.mlse/lms.json``; the export shows the late flag beside nbgrader's own lateness."""
-    from .. import attention
-
-    path = attention.state_dir(root) / "lms.json"
-    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = course.read_json(LMS_RECORD)
     data[f"{assignment}/{student}"] = {"lms": info.lms, "lms_user_id": info.uid, "file": member,
                                        "submitted": when.isoformat(), "late": info.late}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    course.write_json(LMS_RECORD, data)
 
 
-def lms_records(root: str | Path) -> dict[tuple[str, str], dict]:
+def lms_records(root) -> dict[tuple[str, str], dict]:
     """(assignment, student) -> what the LMS said about the last collected submission."""
-    from .. import attention
+    from ..course import Course
 
-    path = attention.state_dir(root) / "lms.json"
-    if not path.is_file():
-        return {}
-    return {tuple(k.split("/", 1)): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-
-
-def _read_stamp(path: Path) -> datetime | None:
-    from nbgrader.utils import parse_utc
-
-    if not path.is_file():
-        return None
-    try:
-        when = parse_utc(path.read_text().strip())
-    except (ValueError, OverflowError):
-        return None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
-
-
-def _write_log(root: Path, report: CollectReport) -> None:
-    """Everything collect did, as JSON, in .mlse/logs/ (one file per run)."""
-    from .. import attention
-
-    logs = Path(root) / attention.STATE_DIR / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    (logs / f"collect-{report.assignment}-{stamp}.json").write_text(
-        json.dumps(report.to_json(), indent=1), encoding="utf-8")
+    return {tuple(k.split("/", 1)): v for k, v in Course.of(root).read_json(LMS_RECORD).items()}
 
 
 def print_collect_report(report: CollectReport, console=None, verbose: bool = False) -> None:

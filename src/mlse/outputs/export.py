@@ -62,22 +62,25 @@ class Standing:
     timestamp: str = ""
 
 
-def _parts_of(root: Path | None, assignment: str) -> dict[str, dict[str, str]]:
+def _parts_of(root, assignment: str) -> dict[str, dict[str, str]]:
     """notebook -> grade id -> part title (from the source notebooks' headings)."""
     from .report import part_of_cells
 
     if root is None:
         return {}
-    from ..course import course_dirs
+    from ..course import Course
     from ..workspace import notebooks_of
 
-    return {nb.stem: part_of_cells(nb) for nb in notebooks_of(course_dirs(root).source / assignment)}
+    return {nb.stem: part_of_cells(nb) for nb in notebooks_of(Course.of(root).source_of(assignment))}
 
 
-def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tuple[list, dict, dict]:
+def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dict, dict]:
     """(assignment rows, {(student, assignment): Standing}, {assignment: {part: max score}}) for
-    every student of the gradebook."""
+    every student of the gradebook. ``root``: the course (a Course or its folder), or None."""
     from .. import attention
+    from ..course import Course
+
+    root = Course.of(root) if root is not None else None
 
     rows = sorted(gb.assignments, key=lambda a: a.name)
     if assignments:
@@ -144,13 +147,20 @@ class _CourseExport(ExportPlugin):
     def _root(self) -> Path:
         return Path(self.course_root or ".").resolve()
 
+    def _course(self):
+        from ..course import Course
+
+        if getattr(self, "_course_obj", None) is None:
+            self._course_obj = Course(self._root())
+        return self._course_obj
+
     def _select(self, gb, only=None):
         from ..handgrades import settle
 
         wanted = [str(a) for a in self.assignment] or None
         for a in gb.assignments if self.settle_first else []:  # the final score, computed now
             if (wanted is None or a.name in wanted) and (only is None or a.name in only):
-                settle(self._root(), a.name, gb=gb)
+                settle(self._course(), a.name, gb=gb)
         if only is not None:
             wanted = [a for a in (wanted or [a.name for a in gb.assignments]) if a in only]
         assignments, table, self.part_maxima = standings(gb, self._root(), wanted)
@@ -304,13 +314,13 @@ def export_grades(root: str | Path, output: str | Path | None = None, fmt: str =
     plugin ``nbgrader export --exporter=...`` runs). Returns the exporter (``written``,
     ``pending`` and, for Canvas, ``without_id``). ``options``: traits of the exporter
     (``all_assignments``, ``missing_as_zero``) from the command line; None means "as configured"."""
-    from ..course import load_config, require_gradebook
+    from ..course import Course
 
-    root = Path(root).resolve()
-    db_url = require_gradebook(root)
+    course = Course.of(root)
+    db_url = course.require_gradebook()
     cls = {"csv": PartsCsvExporter, "canvas": CanvasExporter}[fmt]
-    plugin = cls(config=load_config(root))
-    plugin.course_root = str(root)
+    plugin = cls(config=course.config)
+    plugin.course_root = str(course.root)
     if output is not None:
         plugin.to = str(output)
     plugin.student = list(students or [])

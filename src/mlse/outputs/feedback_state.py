@@ -11,27 +11,24 @@ is missing), so ten new submissions in a class of 200 cost ten notebooks, not 20
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 __all__ = ["select", "remember", "feedback_digest"]
 
 
-def _path(root, assignment: str, student: str) -> Path:
-    from ..attention import state_dir
-
-    return state_dir(root) / "feedback" / assignment / f"{student}.sha256"
+def _record(assignment: str, student: str) -> str:
+    return f"feedback/{assignment}/{student}.sha256"
 
 
-def feedback_digest(root: Path, gb, assignment: str, student: str, due_passed: bool) -> str:
+def feedback_digest(course, gb, assignment: str, student: str, due_passed: bool) -> str:
     from nbgrader.api import MissingEntry
 
-    from ..course import course_dirs
+    from ..course import CONFIG_FILE
 
-    dirs = course_dirs(root)
     h = hashlib.sha256()
-    h.update((root / "nbgrader_config.py").read_bytes() if (root / "nbgrader_config.py").is_file() else b"")
+    config = course.root / CONFIG_FILE
+    h.update(config.read_bytes() if config.is_file() else b"")
     h.update(b"due-passed" if due_passed else b"before-due")
-    folder = dirs.autograded / student / assignment
+    folder = course.autograded_of(student, assignment)
     for path in sorted(folder.glob("*.ipynb")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     try:
@@ -49,25 +46,24 @@ def feedback_digest(root: Path, gb, assignment: str, student: str, due_passed: b
     return h.hexdigest()
 
 
-def select(root: str | Path, assignment: str, students: list[str], force: bool,
+def select(course, assignment: str, students: list[str], force: bool,
            wait_for_hand_grades: bool):
     """(students to generate, FeedbackFile results for the others, {student: digest})."""
     from datetime import datetime, timezone
 
     from nbgrader.api import Gradebook
 
-    from ..course import course_dirs
+    from ..course import Course
     from ..handgrades import settle
     from .feedback import FeedbackFile, _latest_due
     from .pending import pending_hand_grades
 
-    root = Path(root)
-    dirs = course_dirs(root)
-    due = _latest_due(dirs.db_url, assignment)
+    course = Course.of(course)
+    due = _latest_due(course.db_url, assignment)
     due_passed = due is not None and datetime.now(timezone.utc).replace(tzinfo=None) >= due
     todo, skipped, digests = [], [], {}
-    with Gradebook(dirs.db_url) as gb:
-        settle(root, assignment, students, gb=gb)  # grades and penalties final before they are shown
+    with Gradebook(course.db_url) as gb:
+        settle(course, assignment, students, gb=gb)  # grades and penalties final before they are shown
         for student in students:
             if wait_for_hand_grades:
                 points = pending_hand_grades(gb, assignment, student)
@@ -75,14 +71,13 @@ def select(root: str | Path, assignment: str, students: list[str], force: bool,
                     skipped.append(FeedbackFile(student, None, "waiting",
                                                 f"{points:g} point(s) wait for a hand grade"))
                     continue
-            digest = feedback_digest(root, gb, assignment, student, due_passed)
+            digest = feedback_digest(course, gb, assignment, student, due_passed)
             digests[student] = digest
-            graded = sorted((dirs.autograded / student / assignment).glob("*.ipynb"))
-            placed = all((dirs.feedback / student / assignment / (p.stem + ".html")).is_file()
+            graded = sorted(course.autograded_of(student, assignment).glob("*.ipynb"))
+            placed = all((course.feedback_of(student, assignment) / (p.stem + ".html")).is_file()
                          for p in graded)
-            recorded = _path(root, assignment, student)
-            if (not force and placed and recorded.is_file()
-                    and recorded.read_text().strip() == digest):
+            recorded = course.read_state(_record(assignment, student))
+            if not force and placed and recorded is not None and recorded.strip() == digest:
                 skipped.append(FeedbackFile(student, None, "unchanged", "nothing changed since it "
                                                                         "was written"))
                 continue
@@ -90,9 +85,7 @@ def select(root: str | Path, assignment: str, students: list[str], force: bool,
     return todo, skipped, digests
 
 
-def remember(root: str | Path, assignment: str, student: str, digest: str) -> None:
-    path = _path(root, assignment, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    tmp.write_text(digest)
-    tmp.replace(path)
+def remember(course, assignment: str, student: str, digest: str) -> None:
+    from ..course import Course
+
+    Course.of(course).write_state(_record(assignment, student), digest)
