@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 __all__ = ["answer_digest", "answers_of", "reconcile", "settle", "Reconciled", "hand_graded_cells",
+           "graded_copy_stamp",
            "record_grade", "history"]
 
 
@@ -99,13 +100,25 @@ class Reconciled:
     recorded: int = 0
 
 
+def graded_copy_stamp(course, assignment: str, student: str, notebook: str) -> int | None:
+    """When the graded copy of a notebook was last written (None if there is none): while it is
+    unchanged, so is every answer in it, and :func:`reconcile` need not read it (at 200 students,
+    reading every notebook at every command costs seconds)."""
+    path = course.autograded_of(student, assignment) / f"{notebook}.ipynb"
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def record_grade(state: dict, assignment: str, student: str, notebook: str, cell: str,
-                 text: str, score: float | None, comment: str | None) -> None:
+                 text: str, score: float | None, comment: str | None,
+                 copy_stamp: int | None = None) -> None:
     """Remember that (score, comment) was given for this answer text (in ``state``, the loaded
-    ``hand-grades.json``)."""
+    ``hand-grades.json``), found in the graded copy written at ``copy_stamp``."""
     state.setdefault(f"{assignment}/{student}", {})[f"{notebook}/{cell}"] = {
         "digest": answer_digest(text), "score": score, "comment": comment or "",
-        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        "copy": copy_stamp, "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def reconcile(course, gb, assignment: str, students: list[str] | None = None) -> Reconciled:
@@ -144,27 +157,34 @@ def reconcile(course, gb, assignment: str, students: list[str] | None = None) ->
                         del mine[key]
                         touched = True
                     continue
+                comment = comments.get(g.name)
+                said = (comment.manual_comment if comment else None) or ""
+                stamp = graded_copy_stamp(course, assignment, student, nb.name)
+                if (not g.needs_manual_grade and rec and stamp is not None and rec.get("copy") == stamp
+                        and (rec["score"], rec["comment"]) == (g.manual_score, said)):
+                    continue  # nothing changed since it was recorded: no need to read the answer
                 if answers is None:
                     answers = answers_of(course, assignment, student)
                 text = answers.get((nb.name, g.name))
                 if text is None:
                     continue  # no graded copy to compare with: leave it as nbgrader has it
                 digest = answer_digest(text)
-                comment = comments.get(g.name)
                 if not g.needs_manual_grade:
                     # a person graded it after the last autograde: the grade of this answer
                     if rec and rec["digest"] != digest:
                         old_versions.append({**rec, "notebook": nb.name, "cell": g.name,
                                              "replaced": now, "why": "graded again by hand"})
-                    said = (comment.manual_comment if comment else None) or ""
-                    if not rec or (rec["digest"], rec["score"], rec["comment"]) != (digest, g.manual_score, said):
+                    if not rec or (rec["digest"], rec["score"], rec["comment"], rec.get("copy")) != \
+                            (digest, g.manual_score, said, stamp):
                         record_grade(state, assignment, student, nb.name, g.name, text,
-                                     g.manual_score, said)
+                                     g.manual_score, said, stamp)
                         mine = state[f"{assignment}/{student}"]
                         out.recorded += 1
                         touched = True
                 elif rec is not None and rec["digest"] == digest:
                     g.needs_manual_grade = False  # the same answer: its hand grade stands
+                    rec["copy"] = stamp
+                    touched = True
                     out.kept.append((student, nb.name, g.name))
                 elif rec is not None:
                     old_versions.append({**rec, "notebook": nb.name, "cell": g.name,

@@ -160,7 +160,7 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
     from nbgrader.api import Gradebook, MissingEntry
 
     from .course import Course
-    from .handgrades import STATE, answer_digest, answers_of, record_grade, settle
+    from .handgrades import STATE, answer_digest, answers_of, graded_copy_stamp, record_grade, settle
 
     course = Course.of(course)
     db_url = course.require_gradebook()
@@ -245,7 +245,8 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
             g.manual_score = score
             g.needs_manual_grade = False  # without this, nbgrader and formgrader keep it pending
             c.manual_comment = comment or None
-            record_grade(state, assignment, student, notebook, cell, text, score, comment)
+            record_grade(state, assignment, student, notebook, cell, text, score, comment,
+                         graded_copy_stamp(course, assignment, student, notebook))
         gb.db.commit()
         course.write_json(STATE, state)
         settle(course, assignment, sorted({p[0] for p in plan}), gb=gb)
