@@ -3,7 +3,7 @@
 A student's feedback depends on their graded notebooks (``autograded/``), their rows in the
 gradebook (scores, comments, late penalty, extension, flags), the course's feedback settings
 (``nbgrader_config.py``) and whether the due date has passed (``hint_only_until_due``). A digest
-of all of it is kept in ``.mlse/feedback/ASSIGNMENT/STUDENT.sha256`` when the student's files are
+of all of it is kept in ``.mlse/feedback-digests/ASSIGNMENT/STUDENT.sha256`` when the student's files are
 placed; ``mlse feedback`` regenerates a student's files only when that digest changed (or a file
 is missing), so ten new submissions in a class of 200 cost ten notebooks, not 200.
 """
@@ -16,7 +16,7 @@ __all__ = ["select", "remember", "feedback_digest"]
 
 
 def _record(assignment: str, student: str) -> str:
-    return f"feedback/{assignment}/{student}.sha256"
+    return f"feedback-digests/{assignment}/{student}.sha256"
 
 
 def feedback_digest(course, gb, assignment: str, student: str, due_passed: bool) -> str:
