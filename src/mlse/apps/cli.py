@@ -90,7 +90,9 @@ def _save_resume(course: Course, assignment: str, left: list[str] | None) -> Non
 
 
 def cmd_grade(args) -> int:
-    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
+    from ..grade.result import GradingInterrupted
+    from ..grade.selection import failed_students
+    from .grade_console import grade_with_progress
     from ..handgrades import settle
 
     course = _course()
