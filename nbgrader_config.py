@@ -29,6 +29,7 @@ c.Execute.interrupt_on_timeout = True
 # gone (src/mlse/outputs/sanitize.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "mlse.outputs.pending.MarkPendingHandGrades",  # "Pending" where a hand grade is missing
     "mlse.outputs.feedback.RedactHiddenOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
     "mlse.outputs.sanitize.SanitizeStudentOutputs",

@@ -330,6 +330,7 @@ SCHEDULE: list[str] = [
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
     "test_hostile_grading.py",        # ~25 sandboxed gradings
     "test_mlse_term.py",
+    "test_mlse_term_round_trip.py",   # reads the graded class; five gradings, one Ctrl-C
     "test_readme_quickstart.py",      # five nbgrader commands; no shared build
     "test_autograde.py",              # reads the graded class, regrades m1 once
     "test_hostile_resume.py",         # grades three students three times, one kill -9

@@ -115,7 +115,7 @@ def _hand_grade(course, assignment, student):
 def test_canvas_export_late_penalty_extension_and_blanks(course, capsys):
     _hand_grade(course, A, "alice")
     _hand_grade(course, A, "bob")
-    assert main(["export"]) == 0
+    assert main(["export", "--all-assignments"]) == 0  # no Canvas ids here: every assignment
     out = capsys.readouterr().out
     assert "canvas_grades.csv" in out and "mlse_grades.csv" in out
     assert not (course / "grades.csv").exists()  # never nbgrader's file name
@@ -150,13 +150,14 @@ def test_canvas_export_late_penalty_extension_and_blanks(course, capsys):
     assert any(h.startswith(f"{A}: ") for h in header)  # per-part columns
     # nbgrader's own `nbgrader export` runs the same plugin
     run_nbgrader(["export", "--exporter=mlse.outputs.export.CanvasExporter", "--to=nb_canvas.csv",
-                  f"--CanvasExporter.course_root={course}"], cwd=course)
+                  f"--CanvasExporter.course_root={course}", "--CanvasExporter.all_assignments=True"],
+                 cwd=course)
     assert _rows(course / "nb_canvas.csv") == rows
 
     # an extension that nbgrader's late logic respects: the penalty goes, without regrading
     assert main(["extension", A, "bob", "--days", "1"]) == 0
     assert "penalty 0" in capsys.readouterr().out
-    assert main(["export", "--format", "canvas"]) == 0
+    assert main(["export", "--format", "canvas", "--all-assignments"]) == 0
     assert float({r[1]: r for r in _rows(course / "canvas_grades.csv")[2:]}["102"][5]) == full
     with Gradebook(db_url_for(course)) as gb:
         assert gb.find_submission(A, "bob").extension.days == 1

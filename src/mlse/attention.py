@@ -12,7 +12,10 @@ grade of the *old* one must not go on looking current. So:
 * the reason, in full, is kept in ``.mlse/attention.json``, which the summary and the export read
   (the export leaves the score blank and says why in its ``pending`` column).
 
-A later successful grading of that submission clears the state (:func:`clear`).
+A later successful grading of that submission clears the state (:func:`clear`), and so does
+the instructor, with ``mlse attention resolve ASSIGNMENT STUDENT`` (:func:`resolve`: "the version
+collected stands"; a refused file that was resolved is not refused again when the same download
+is collected again). ``mlse attention`` lists every submission in the state.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime, timezone
 
-__all__ = ["mark", "clear", "new_version", "reasons"]
+__all__ = ["mark", "clear", "new_version", "reasons", "resolve", "was_resolved"]
 
 RECORD = "attention.json"  # in the course's .mlse/ (see mlse.course.Course.write_json)
 
@@ -45,7 +48,8 @@ def reasons(root, assignment: str | None = None) -> dict[tuple[str, str], dict]:
     return out
 
 
-def mark(root, gb, assignment: str, student: str, reason: str, stage: str) -> None:
+def mark(root, gb, assignment: str, student: str, reason: str, stage: str,
+         refused_file: str = "") -> None:
     """Put (assignment, student) in the needs-attention state (see the module docstring).
 
     ``gb`` is an open nbgrader Gradebook; the submission is created if the gradebook has none yet
@@ -67,15 +71,15 @@ def mark(root, gb, assignment: str, student: str, reason: str, stage: str) -> No
         aside.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(feedback), str(aside))
     data = _load(course)
-    data[f"{assignment}/{student}"] = {"reason": reason, "stage": stage,
+    data[f"{assignment}/{student}"] = {"reason": reason, "stage": stage, "file": refused_file,
                                        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     _save(course, data)
 
 
 def clear(root, gb, assignment: str, student: str) -> None:
-    """Leave the needs-attention state: the submission was graded again, successfully. A
-    submission whose new version collect refused stays in it (grading the old file again does not
-    make the old grade current); collecting a valid new version (:func:`new_version`) lifts that."""
+    """Leave the needs-attention state: the submission was graded again, successfully (also
+    when collect had refused a newer file: grading the version collected, by ``--force`` or
+    ``--student``, says that version stands)."""
     from nbgrader.api import MissingEntry
 
     from .course import Course
@@ -83,7 +87,7 @@ def clear(root, gb, assignment: str, student: str) -> None:
     course = Course.of(root)
     data = _load(course)
     entry = data.get(f"{assignment}/{student}")
-    if entry is None or entry.get("stage") == "collect":
+    if entry is None:
         return
     del data[f"{assignment}/{student}"]
     _save(course, data)
@@ -107,3 +111,44 @@ def new_version(root, assignment: str, student: str) -> None:
     if entry and entry.get("stage") == "collect":
         entry.update(stage="collected", reason="a new version was collected; grade it with mlse grade")
         _save(course, data)
+
+
+RESOLVED = "attention-resolved.json"  # refused files the instructor resolved, per submission
+
+
+def was_resolved(root, assignment: str, student: str, refused_file: str) -> bool:
+    """True when the instructor resolved this very refused file (collecting the same download
+    again must not put the submission back in the state)."""
+    from .course import Course
+
+    done = Course.of(root).read_json(RESOLVED)
+    return refused_file in done.get(f"{assignment}/{student}", [])
+
+
+def resolve(root, gb, assignment: str, student: str) -> dict:
+    """The instructor's "the version collected stands": leave the state, unflag the notebooks,
+    and drop the graded copy so the next ``mlse grade`` grades that version again (its automatic
+    scores were cleared when the state began). Returns the entry that was resolved."""
+    from .course import Course
+    from .sandbox.cleanup import remove_tree
+
+    course = Course.of(root)
+    data = _load(course)
+    entry = data.pop(f"{assignment}/{student}", None)
+    if entry is None:
+        raise ValueError(f"{student}'s {assignment} does not need attention; nothing was changed.")
+    _save(course, data)
+    if entry.get("file"):
+        done = course.read_json(RESOLVED)
+        done.setdefault(f"{assignment}/{student}", []).append(entry["file"])
+        course.write_json(RESOLVED, done)
+    try:
+        for nb in gb.find_submission(assignment, student).notebooks:
+            nb.flagged = False
+        gb.db.commit()
+    except Exception:  # noqa: BLE001  (MissingEntry: nothing recorded yet)
+        gb.db.rollback()
+    graded = course.autograded_of(student, assignment)
+    if graded.exists():
+        remove_tree(graded)
+    return entry

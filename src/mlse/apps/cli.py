@@ -81,15 +81,36 @@ def cmd_collect(args) -> int:
     return 0 if report.ok else 1
 
 
+def _resume_record(assignment: str) -> str:
+    return f"resume/grade-{assignment}.json"
+
+
+def _resume_left(course: Course, assignment: str) -> list[str] | None:
+    """Students an interrupted ``mlse grade --force`` had not regraded yet (None: no such run)."""
+    left = course.read_json(_resume_record(assignment)).get("left")
+    return list(left) if isinstance(left, list) else None
+
+
+def _save_resume(course: Course, assignment: str, left: list[str] | None) -> None:
+    """Keep (or, with None, drop) the list of what a ``--force`` run has still to regrade: it is
+    written before the run starts, so even a run killed outright resumes where it could."""
+    if left is None:
+        course.state_path(_resume_record(assignment)).unlink(missing_ok=True)
+    else:
+        course.write_json(_resume_record(assignment), {"left": sorted(left)})
+
+
 def cmd_grade(args) -> int:
     from ..grade.result import GradingInterrupted
     from ..grade.selection import failed_students
     from .grade_console import grade_with_progress
+    from ..handgrades import settle
 
     course = _course()
     course.require_gradebook()
     failed = 0
     for assignment in _assignments(course, args.assignment):
+        settle(course, assignment)  # hand grades given in formgrader since: recorded with their answers
         students = None
         if args.student:
             absent = [s for s in args.student if not course.submission(s, assignment).is_dir()]
@@ -105,19 +126,49 @@ def cmd_grade(args) -> int:
             if not students:
                 print(f"{assignment}: no failed submission to grade again")
                 continue
-        try:
-            outcomes = grade_with_progress(course, assignment, workers=args.workers, force=args.force,
-                                           sandbox=not args.no_sandbox, students=students,
-                                           verbose=args.verbose)
-        except GradingInterrupted as stop:
-            print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and were "
-                  f"kept; {len(stop.not_done)} queued or running were cancelled and left as they "
-                  f"were. The run's workspaces were removed; the cancelled kernels' sandbox "
-                  f"folders are swept by the next run. To resume, run the same command again"
-                  f"{' without --force' if args.force else ''}: what finished is skipped.",
-                  file=sys.stderr)
-            return 130
-        failed += sum(o.status == "failed" for o in outcomes)
+        left = None if args.restart else _resume_left(course, assignment)
+        if args.restart:
+            _save_resume(course, assignment, None)
+        runs = []  # (students, force)
+        if left is not None:  # an interrupted --force run: its remaining submissions first
+            todo = [s for s in left if (students is None or s in students)
+                    and course.submission(s, assignment).is_dir()]
+            print(f"{assignment}: resuming the interrupted `--force` run: {len(todo)} submission(s) "
+                  f"it had not regraded yet (--restart starts it over)")
+            runs.append((todo, True))
+            if not args.force:
+                runs.append((students, False))
+        elif args.force:
+            todo = students if students is not None else course.submitters(assignment)
+            _save_resume(course, assignment, todo)
+            runs.append((todo, True))
+        else:
+            runs.append((students, False))
+        for chosen, force in runs:
+            if chosen is not None and not chosen:
+                if force:
+                    _save_resume(course, assignment, None)
+                continue
+            try:
+                outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
+                                               sandbox=not args.no_sandbox, students=chosen,
+                                               verbose=args.verbose)
+            except GradingInterrupted as stop:
+                settle(course, assignment)
+                if force:
+                    _save_resume(course, assignment, stop.not_done)
+                print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
+                      f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
+                      f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
+                      f"folders are swept by the next run. To resume, run the same command again: "
+                      + ("it regrades the submissions this --force run had not reached, and only "
+                         "those (--restart regrades everything again)." if force else
+                         "what finished is skipped."), file=sys.stderr)
+                return 130
+            if force:
+                _save_resume(course, assignment, None)
+            failed += sum(o.status == "failed" for o in outcomes)
+        settle(course, assignment)
     return 1 if failed else 0
 
 
@@ -127,7 +178,9 @@ def cmd_feedback(args) -> int:
     course = _course()
     problems = 0
     for assignment in _assignments(course, args.assignment):
-        problems += feedback_with_report(course, assignment, students=args.student)
+        problems += feedback_with_report(course, assignment, students=args.student,
+                                         verbose=args.verbose, force=args.force,
+                                         wait_for_hand_grades=args.wait_for_hand_grades)
     return 1 if problems else 0
 
 
@@ -135,26 +188,70 @@ def cmd_export(args) -> int:
     from ..outputs.export import export_grades
 
     course = _course()
-    status = 0
     wanted = args.assignment if isinstance(args.assignment, list) else [args.assignment] if args.assignment else []
     for name in wanted:  # a typo must not write an empty grade file over a good one
         _assignments(course, name)
-    for fmt in (["csv", "canvas"] if args.format == "both" else [args.format]):
-        plugin = export_grades(course, args.output if args.format != "both" else None, fmt,
-                               students=args.student, assignments=args.assignment)
-        print(f"wrote {plugin.written}" + (" (Canvas gradebook import)" if fmt == "canvas" else
-                                           " (per-part scores, late penalties, what is pending)"))
-        if fmt == "canvas" and plugin.without_id:
-            print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
-    if plugin.pending:
-        print(f"{len(plugin.pending)} score(s) to look at (blank when not final yet):")
-        for p in plugin.pending:
-            if args.verbose or p.status != "missing":
-                print(f"  {p.student} {p.assignment}: {p.why}")
-        missing = sum(p.status == "missing" for p in plugin.pending)
-        if missing and not args.verbose:
-            print(f"  and {missing} missing submission(s) (--verbose lists them)")
+    if args.output and args.format is None:
+        print("mlse export: -o names one file: say which with --format canvas or --format csv. "
+              "Nothing was written.", file=sys.stderr)
+        return 2
+    fmt = args.format or "both"
+    options = {"all_assignments": args.all_assignments or None,
+               "missing_as_zero": args.missing_as_zero or None}
+    plugin, status = None, 0
+    for one in (["canvas", "csv"] if fmt == "both" else [fmt]):
+        try:
+            plugin = export_grades(course, args.output, one, students=args.student,
+                                   assignments=args.assignment, options=options)
+            options["settle_first"] = False  # settled once is enough for the second file
+        except ValueError as exc:
+            if fmt != "both":
+                raise
+            print(f"canvas_grades.csv not written: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        if one == "canvas":
+            print(f"wrote {plugin.written} (Canvas gradebook import"
+                  + (f"; not written, no Canvas assignment id: {', '.join(plugin.left_out)}"
+                     if plugin.left_out else "") + ")")
+            if plugin.without_id:
+                print(f"  no Canvas user id (Canvas cannot match them by ID): {', '.join(plugin.without_id)}")
+        else:
+            print(f"wrote {plugin.written} (per-part scores, late penalties, what is pending)")
+    _print_before_upload(plugin.pending, verbose=args.verbose,
+                         missing_as_zero=bool(args.missing_as_zero))
     return status
+
+
+def _print_before_upload(pending, verbose: bool, missing_as_zero: bool) -> None:
+    """What to look at before uploading, sized for a class of 200: what needs attention and what
+    is flagged, in full; hand grades and missing submissions as counts per assignment."""
+    attention = [p for p in pending if p.status == "attention"]
+    flagged = [p for p in pending if p.flagged]
+    hand: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
+    for p in pending:
+        if p.status == "pending":
+            hand.setdefault(p.assignment, []).append(p.student)
+        elif p.status == "missing":
+            missing.setdefault(p.assignment, []).append(p.student)
+    if attention:
+        print(f"Before you upload: {len(attention)} grade(s) need attention (blank in Canvas, "
+              f"which then keeps its old grade; see `mlse attention`):")
+        for p in attention:
+            print(f"  {p.student} {p.assignment}: {p.why}")
+    for a, who in sorted(hand.items()):
+        print(f"{a}: {len(who)} student(s) wait for a hand grade (blank): grade them with "
+              f"`mlse handgrade export {a}` or in formgrader"
+              + (f": {', '.join(who)}" if verbose else ""))
+    for a, who in sorted(missing.items()):
+        print(f"{a}: {len(who)} missing submission(s) "
+              + ("(0 in Canvas: --missing-as-zero)" if missing_as_zero else
+                 "(blank; --missing-as-zero writes 0)")
+              + (f": {', '.join(who)}" if verbose else " (--verbose lists them)"))
+    if flagged:
+        print(f"{len(flagged)} graded submission(s) flagged for review in formgrader (their "
+              f"scores count): " + ", ".join(f"{p.student} {p.assignment}" for p in flagged))
 
 
 def cmd_extension(args) -> int:
@@ -176,6 +273,83 @@ def cmd_extension(args) -> int:
     else:
         print(f"{args.student}: {args.assignment} now due {info['extended_duedate']} UTC "
               f"(extension {delta}); late by {info['seconds_late']:g} s, penalty {info['penalty']:g}")
+    return 0
+
+
+def cmd_handgrade(args) -> int:
+    from ..handsheet import SheetError, export_sheet, import_sheet
+
+    course = _course()
+    _assignments(course, args.assignment)
+    try:
+        if args.action == "export":
+            sheet = export_sheet(course, args.assignment, args.part, args.output,
+                                 pending_only=args.pending_only)
+            print(f"wrote {sheet.path}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
+                  f"in {sheet.groups} group(s) of identical answers ({sheet.graded} already have a "
+                  f"score{', left out' if args.pending_only else ', prefilled'}). Fill in score "
+                  f"and comment, then `mlse handgrade import {args.assignment} {sheet.path.name}`.")
+            for student, why in sheet.skipped:
+                print(f"  not in the sheet: {student}: {why}")
+        elif not args.file:
+            print("mlse handgrade import ASSIGNMENT FILE: which sheet?", file=sys.stderr)
+            return 2
+        else:
+            done = import_sheet(course, args.assignment, args.file)
+            print(f"imported {done.graded} hand grade(s) for {done.students} student(s) from "
+                  f"{done.rows - done.skipped_rows} row(s) ({done.skipped_rows} row(s) without a "
+                  f"score skipped); late penalties recomputed")
+    except SheetError as exc:
+        print(f"mlse handgrade {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_roster(args) -> int:
+    from ..roster import RosterError, import_canvas_roster
+
+    course = _course()
+    try:
+        done = import_canvas_roster(course, args.file, id_column=args.id_column)
+    except RosterError as exc:
+        print(f"mlse roster import: {exc}", file=sys.stderr)
+        return 1
+    print(f"roster: {len(done.added)} student(s) added, {len(done.updated)} updated (Canvas ids, "
+          f"SIS ids and sections kept for the export)")
+    if done.assignments:
+        print("Canvas assignment ids: " + ", ".join(f"{a} = {i}" for a, i in sorted(done.assignments.items())))
+    else:
+        print("No column of the file is named after one of the course's assignments: name each "
+              "Canvas assignment like its folder in solutions/ (or set "
+              "c.CanvasExporter.assignment_ids), or `mlse export` will have nothing to write.")
+    for note in done.skipped:
+        print(f"  skipped: {note}")
+    return 0
+
+
+def cmd_attention(args) -> int:
+    from .. import attention
+
+    course = _course()
+    course.require_gradebook()
+    if args.action == "resolve":
+        if not args.assignment or not args.student:
+            print("mlse attention resolve ASSIGNMENT STUDENT", file=sys.stderr)
+            return 2
+        with course.gradebook() as gb:
+            entry = attention.resolve(course, gb, args.assignment, args.student)
+        print(f"{args.student} {args.assignment}: resolved ({entry['reason']}). The version "
+              f"collected stands; grade it with `mlse grade {args.assignment}`.")
+        return 0
+    waiting = attention.reasons(course, args.assignment)
+    if not waiting:
+        print("Nothing needs attention.")
+        return 0
+    print(f"{len(waiting)} submission(s) need attention (their grade is blank in the export):")
+    for (a, s), entry in sorted(waiting.items()):
+        print(f"  {s} {a} (since {entry.get('since', '?')}): {entry['reason']}")
+    print("Collect a good version, or grade again (`mlse grade A --student S --force`), or accept "
+          "the version collected: `mlse attention resolve A S`.")
     return 0
 
 
@@ -301,21 +475,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-failed", action="store_true",
                    help="grade only the submissions whose last grading failed")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per student in the summary")
+    p.add_argument("--restart", action="store_true",
+                   help="forget an interrupted --force run (by default the next run resumes it)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="per-student HTML feedback, without hidden tests")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--force", action="store_true",
+                   help="write every file again (by default only what changed)")
+    p.add_argument("--wait-for-hand-grades", action="store_true",
+                   help="no feedback for a submission until its hand grades are in (by default "
+                        "it is written with those answers marked Pending)")
+    p.add_argument("--verbose", "-v", action="store_true", help="a line per file")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", help="grades for the LMS: Canvas's import CSV, or a CSV with per-part scores")
-    p.add_argument("--format", choices=["csv", "canvas", "both"], default="both",
+    p.add_argument("--format", choices=["csv", "canvas", "both"], default=None,
                    help="csv: mlse_grades.csv, per-part scores and what is pending; canvas: "
                         "canvas_grades.csv, Canvas's gradebook import format (default: both)")
     p.add_argument("--output", "-o", default=None,
                    help="file to write (one format only; default: mlse_grades.csv or canvas_grades.csv)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--all-assignments", action="store_true",
+                   help="Canvas: also assignments without a Canvas assignment id")
+    p.add_argument("--missing-as-zero", action="store_true",
+                   help="Canvas: 0 for a missing submission (default: blank, which Canvas leaves "
+                        "unchanged)")
     p.add_argument("--verbose", "-v", action="store_true", help="list every missing submission")
     p.set_defaults(func=cmd_export)
 
@@ -327,6 +514,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", type=float, default=None)
     p.add_argument("--minutes", type=float, default=None)
     p.set_defaults(func=cmd_extension)
+
+    p = sub.add_parser("handgrade", help="hand grading without a browser: one part's answers for "
+                                         "the class in one sheet, identical answers grouped")
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("assignment")
+    p.add_argument("file", nargs="?", help="import: the filled sheet")
+    p.add_argument("--part", default=None,
+                   help="export: the part (its cell id or title), when there are several")
+    p.add_argument("--output", "-o", default=None,
+                   help="export: the sheet to write (default: handgrade-ASSIGNMENT-CELL.csv)")
+    p.add_argument("--pending-only", action="store_true",
+                   help="export: only answers that have no hand grade yet")
+    p.set_defaults(func=cmd_handgrade)
+
+    p = sub.add_parser("roster", help="import the class from Canvas's gradebook CSV")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="Canvas: Grades, Export, CSV")
+    p.add_argument("--id-column", default="SIS Login ID", choices=["SIS Login ID", "SIS User ID", "ID"],
+                   help="which column is nbgrader's student id (default: SIS Login ID)")
+    p.set_defaults(func=cmd_roster)
+
+    p = sub.add_parser("attention", help="list the submissions that need attention, or resolve one")
+    p.add_argument("action", nargs="?", choices=["list", "resolve"], default="list")
+    p.add_argument("assignment", nargs="?")
+    p.add_argument("student", nargs="?")
+    p.set_defaults(func=cmd_attention)
 
     p = sub.add_parser("report", help="item analysis: score distribution, pass rates, tests failed most")
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")

@@ -93,8 +93,8 @@ def print_grade_summary(course, assignment: str, outcomes: list[Outcome], consol
     if summary.manual_answers:
         console.print(f"Waiting for a hand grade: {summary.manual_answers} answer(s), "
                       f"{summary.manual_points:g} point(s), from {len(summary.manual_students)} "
-                      f"student(s): grade them in formgrader (their scores stay blank in the export "
-                      f"until then)", soft_wrap=True)
+                      f"student(s): grade them with `mlse handgrade export {assignment}` or in formgrader "
+                      f"(their scores stay blank in the export until then)", soft_wrap=True)
     console.print(f"Everything, per student: {summary.log}"
                   + ("" if verbose else " (or --verbose)"), soft_wrap=True)
     return summary

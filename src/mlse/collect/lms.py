@@ -29,6 +29,7 @@ within zip-bomb limits). The LMS's submission time (the zip entry's time) become
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -39,11 +40,11 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from textwrap import dedent
 
-from nbgrader.plugins import FileNameCollectorPlugin
+from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Float, Integer, Unicode
 from traitlets.config import Configurable
 
-__all__ = ["LmsFile", "LmsCollect", "LmsFileNameCollector", "parse_lms_name", "collect_zip",
+__all__ = ["LmsFile", "LmsCollect", "LmsFileNameCollector", "LmsZipExtractor", "parse_lms_name", "collect_zip",
            "CollectReport", "print_collect_report", "CollectError"]
 
 # Canvas makes "lastfirst" from the name with everything but letters and digits removed: it holds
@@ -155,7 +156,40 @@ class LmsFileNameCollector(FileNameCollectorPlugin):
             self.log.warning("Skipped %s: %s", submitted_file,
                              f"{len(students)} gradebook students have LMS id {info.uid}")
             return None
-        return {"student_id": students[0], "file_id": _version(info.filename)[0]}
+        out = {"student_id": students[0], "file_id": _version(info.filename)[0]}
+        # the LMS's submission time, which LmsZipExtractor gave the extracted file: nbgrader's
+        # zip_collect keeps the newest of two versions by it (and fails without one) and writes
+        # it to timestamp.txt
+        import os
+
+        out["timestamp"] = datetime.fromtimestamp(os.path.getmtime(submitted_file),
+                                                  timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        return out
+
+
+class LmsZipExtractor(ExtractorPlugin):
+    """nbgrader's zip extractor, keeping each file's time from the zip (the LMS's submission
+    time), which :class:`LmsFileNameCollector` hands to ``nbgrader zip_collect`` as the
+    submission's timestamp: ``nbgrader zip_collect ASSIGNMENT
+    --extractor=mlse.collect.lms.LmsZipExtractor --collector=mlse.collect.lms.LmsFileNameCollector``.
+    """
+
+    def extract(self, archive_path: str, extracted_path: str) -> None:
+        import os
+
+        super().extract(archive_path, extracted_path)
+        for folder, _, files in os.walk(archive_path):
+            target = os.path.normpath(os.path.join(extracted_path, os.path.relpath(folder, archive_path)))
+            for name in files:
+                if not name.endswith(".zip"):
+                    continue
+                into = os.path.join(target, name[:-4])  # nbgrader unzips each into its own folder
+                with zipfile.ZipFile(os.path.join(folder, name)) as zf:
+                    for info in zf.infolist():
+                        path = os.path.join(into, info.filename)
+                        if not info.is_dir() and os.path.isfile(path):
+                            when = _entry_time(info, "UTC").timestamp()
+                            os.utime(path, (when, when))
 
 
 class LmsCollect(Configurable):
@@ -235,6 +269,57 @@ def _check_notebook(data: bytes, limit: int) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=64)
+def _grade_ids_in(folder: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """(notebook names, nbgrader grade ids) of the source notebooks in one assignment folder
+    (read once per process: a download of 200 files asks 200 times)."""
+    from ..workspace import notebooks_of
+
+    names, ids = set(), set()
+    for path in notebooks_of(folder):
+        names.add(path.name)
+        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                ids.add(grade_id)
+    return frozenset(names), frozenset(ids)
+
+
+def _others(course, assignment: str) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Every other assignment of the course: its (notebook names, grade ids)."""
+    return {a: _grade_ids_in(course.source_of(a)) for a in course.assignments() if a != assignment}
+
+
+def _owner_of_name(name: str, course, assignment: str) -> str:
+    """The other assignment whose notebook is called ``name`` ("" if none)."""
+    return next((a for a, (names, _) in _others(course, assignment).items() if name in names), "")
+
+
+def _foreign(data: bytes, course, assignment: str) -> str:
+    """Why this notebook is another assignment's ("" if it is not): most of its nbgrader cells
+    are another assignment's, and fewer than half are this one's (assignments may share a cell id
+    such as "intro"). A student who handed in the wrong file gets told so by name, instead of a
+    rename and nbgrader's "metadata may be corrupted"."""
+    try:
+        cells = json.loads(data.decode("utf-8")).get("cells", [])
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells
+           if isinstance(c, dict)} - {None}
+    if not ids:
+        return ""
+    mine = len(ids & _grade_ids_in(course.source_of(assignment))[1])
+    best, owner = mine, ""
+    for other, (_, theirs_ids) in _others(course, assignment).items():
+        theirs = len(ids & theirs_ids)
+        if theirs > best:
+            best, owner = theirs, other
+    if owner and mine * 2 < len(ids):  # most of its cells are another assignment's, not this one's
+        return (f"another assignment's notebook: its cells are those of {owner}, not of "
+                f"{assignment} (the student handed in the wrong file)")
+    return ""
+
+
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """At most ``limit + 1`` bytes of a member: a header that lies about its size cannot make us
     unpack more."""
@@ -308,7 +393,10 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
         zf = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
         raise CollectError(f"{zip_path} is not a readable zip ({exc}). Nothing was collected.") from None
-    with zf, Gradebook(db_url) as gb:
+    import warnings
+
+    with zf, Gradebook(db_url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices inside nbgrader's API
         members = [i for i in zf.infolist() if not i.is_dir()]
         if len(members) > options.max_members:
             raise CollectError(f"{zip_path} holds {len(members)} files, over the limit of "
@@ -339,6 +427,12 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 continue
             renamed = False
             if name not in expected:
+                other = _owner_of_name(name, course, assignment)
+                if other:
+                    report.unmatched.append((member, f"another assignment's notebook: {name} is a "
+                                                     f"notebook of {other}, not of {assignment} "
+                                                     f"(collect it with `mlse collect {other} ...`)"))
+                    continue
                 if len(expected) != 1:
                     report.unmatched.append((member, f"wrongly named notebook: {name} is not a "
                                                      f"notebook of {assignment} (expected "
@@ -415,13 +509,28 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
             if not named_right:
                 report.notes.append(f"{member}: renamed to {name}, the assignment's only notebook")
             data = _read_member(zf, zi, limit)
-            problem = _check_notebook(data, limit)
             folder = course.submission(student, assignment)
+            dest = folder / name
+            old_time = course.timestamp(folder)
+            if dest.is_file() and dest.read_bytes() == data:
+                report.unchanged.append((student, member))
+                continue
+            if old_time is not None and when < old_time:
+                # an older download collected again: whatever this file is, it changes nothing
+                report.notes.append(f"{student}: {member} is older ({when:%Y-%m-%d %H:%M} UTC) than "
+                                    f"the submission already collected ({old_time:%Y-%m-%d %H:%M} "
+                                    f"UTC); kept the newer one")
+                continue
+            problem = _check_notebook(data, limit) or _foreign(data, course, assignment)
             if problem:
                 report.refused.append((student, member, problem))
+                if attention.was_resolved(course, assignment, student, member):
+                    report.notes.append(f"{student}: {member} was refused before and you resolved "
+                                        f"it (mlse attention resolve); the collected version stands")
+                    continue
                 attention.mark(course, gb, assignment, student,
                                f"the new submission {member} was refused by mlse collect: {problem}",
-                               "collect")
+                               "collect", refused_file=member)
                 continue
             found, _ = roster.candidates(info)
             if not found or not found[0].lms_user_id:
@@ -431,16 +540,6 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
             if info.late:
                 report.late.append(student)
             _keep_lms_record(course, assignment, student, info, member, when)
-            dest = folder / name
-            old_time = course.timestamp(folder)
-            if dest.is_file() and dest.read_bytes() == data:
-                report.unchanged.append((student, member))
-                continue
-            if old_time is not None and when < old_time:
-                report.notes.append(f"{student}: {member} is older ({when:%Y-%m-%d %H:%M} UTC) than "
-                                    f"the submission already collected ({old_time:%Y-%m-%d %H:%M} "
-                                    f"UTC); kept the newer one")
-                continue
             if folder.is_dir() and any(folder.iterdir()):
                 keep = course.state_path("versions", assignment, student,
                                          (old_time or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ"))

@@ -5,10 +5,13 @@ Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under
 
 * :class:`CanvasExporter` writes Canvas's gradebook import format (``canvas_grades.csv``): the
   columns ``Student``, ``ID`` (the Canvas user id, the gradebook's ``lms_user_id``),
-  ``SIS User ID``, ``SIS Login ID``, ``Section``, then one column per assignment (named
-  ``name (Canvas assignment id)`` when ``CanvasExporter.assignment_ids`` says which Canvas
-  assignment it is), and a ``Points Possible`` row first, as Canvas's own export has it. No
-  other column: Canvas would take an unknown column for a new assignment.
+  ``SIS User ID``, ``SIS Login ID``, ``Section`` (as ``mlse roster import`` kept them from
+  Canvas's own export), then one column per assignment that has a Canvas assignment id (named
+  ``name (Canvas assignment id)``; the ids come from the roster import or
+  ``CanvasExporter.assignment_ids``; ``all_assignments`` writes the others too), and a
+  ``Points Possible`` row first, as Canvas's own export has it. No other column: Canvas would
+  take an unknown column for a new assignment. ``missing_as_zero`` writes 0 for a missing
+  submission instead of a blank (which Canvas reads as "no change").
 * :class:`PartsCsvExporter` writes a plain CSV (``mlse_grades.csv``): one row per student, the
   score of every part of every assignment, each assignment's late penalty (nbgrader's), the LMS's
   own late flag (Canvas's ``LATE``, kept by ``mlse collect``) and score, the total, and a
@@ -16,7 +19,9 @@ Two exporters, each an :class:`nbgrader.plugins.ExportPlugin`, so they run under
 
 In both, a score is what nbgrader's own export computes: the submission's score minus its late
 penalty (``AssignLatePenalties``, from the due date, the submission's timestamp and its extension),
-never below 0. A cell is **blank, not 0**, when there is no submission, when an answer still waits
+never below 0. Both first settle every score (:func:`mlse.handgrades.settle`: hand grades follow
+their answers, late penalties recomputed from the final total) and write it to the gradebook, so
+``nbgrader export`` and formgrader say the same. A cell is **blank, not 0**, when there is no submission, when an answer still waits
 for a hand grade, or when the submission needs attention (its new version could not be collected
 or graded, see :mod:`mlse.attention`, or it is flagged in formgrader); ``pending`` says which.
 Neither file is nbgrader's ``grades.csv``, so the two exports never overwrite each other.
@@ -31,7 +36,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
-from traitlets import Dict, Enum, Unicode
+from traitlets import Bool, Dict, Enum, Unicode
 
 __all__ = ["Standing", "standings", "CanvasExporter", "PartsCsvExporter", "export_grades",
            "CANVAS_COLUMNS"]
@@ -52,6 +57,7 @@ class Pending(NamedTuple):
     assignment: str
     status: str
     why: str
+    flagged: bool = False  # the judge flagged the submission: a person should look at it
 
 
 @dataclass
@@ -66,6 +72,7 @@ class Standing:
     parts: dict[str, float | None] = field(default_factory=dict)  # part title -> score (None: pending)
     pending: str = ""  # what is not final, in words
     timestamp: str = ""
+    flagged: bool = False  # graded, but flagged for review in formgrader
 
 
 def _parts_of(root, assignment: str) -> dict[str, dict[str, str]]:
@@ -136,6 +143,7 @@ def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dic
             else:
                 st.score = max(0.0, sub.score - st.penalty)
             if flagged:  # graded (the judge decided the score), but a person should look at it
+                st.flagged = True
                 note = "flagged for review in formgrader (the score counts)"
                 st.pending = f"{st.pending}; {note}" if st.pending else note
     return rows, out, maxima
@@ -146,19 +154,37 @@ class _CourseExport(ExportPlugin):
     reasons), and the list of what is pending, for the console."""
 
     course_root = Unicode("", help="The course folder (default: the current folder).").tag(config=True)
+    settle_first = Bool(True, help="Settle every score first (hand grades follow their answers, "
+                                   "late penalties from the final total), writing the gradebook; "
+                                   "False only when the caller just did.").tag(config=True)
 
     def _root(self) -> Path:
         return Path(self.course_root or ".").resolve()
 
-    def _select(self, gb):
-        assignments, table, self.part_maxima = standings(gb, self._root(),
-                                                         [str(a) for a in self.assignment] or None)
+    def _course(self):
+        from ..course import Course
+
+        if getattr(self, "_course_obj", None) is None:
+            self._course_obj = Course(self._root())
+        return self._course_obj
+
+    def _select(self, gb, only=None):
+        from ..handgrades import settle
+
+        wanted = [str(a) for a in self.assignment] or None
+        for a in gb.assignments if self.settle_first else []:  # the final score, computed now
+            if (wanted is None or a.name in wanted) and (only is None or a.name in only):
+                settle(self._course(), a.name, gb=gb)
+        if only is not None:
+            wanted = [a for a in (wanted or [a.name for a in gb.assignments]) if a in only]
+        assignments, table, self.part_maxima = standings(gb, self._root(), wanted)
         students = sorted(gb.students, key=lambda s: s.id)
         if self.student:
             wanted = {str(s) for s in self.student}
             students = [s for s in students if s.id in wanted]
-        self.pending = [Pending(s.id, a.name, table[(s.id, a.name)].status, table[(s.id, a.name)].pending)
-                        for s in students for a in assignments if table[(s.id, a.name)].pending]
+        self.pending = [Pending(s.id, a.name, st.status, st.pending, st.flagged)
+                        for s in students for a in assignments
+                        for st in [table[(s.id, a.name)]] if st.pending]
         return assignments, students, table
 
     def _dest(self, default: str) -> Path:
@@ -177,12 +203,40 @@ class CanvasExporter(_CourseExport):
                              help="Also write nbgrader's student id in this column (when your "
                                   "nbgrader ids are your institution's SIS ids or logins), so "
                                   "Canvas can match students without an LMS id.").tag(config=True)
+    all_assignments = Bool(False, help="Write every assignment, also those without a Canvas "
+                                       "assignment id (Canvas takes such a column for a new "
+                                       "assignment). By default only assignments with a Canvas "
+                                       "id are written.").tag(config=True)
+    missing_as_zero = Bool(False, help="Write 0, not a blank, for a student with no submission "
+                                       "(a blank leaves Canvas's grade unchanged).").tag(config=True)
+
+    def canvas_ids(self) -> dict[str, str]:
+        """Canvas assignment id of each assignment: learned by `mlse roster import`, then
+        ``assignment_ids`` from nbgrader_config.py on top."""
+        from ..roster import canvas_records
+
+        return {**canvas_records(self._root())["assignments"], **self.assignment_ids}
 
     def export(self, gradebook: Gradebook) -> None:
+        from ..roster import canvas_records
+
         dest = self._dest("canvas_grades.csv")
-        assignments, students, table = self._select(gradebook)
-        heads = [f"{a.name} ({self.assignment_ids[a.name]})" if a.name in self.assignment_ids
-                 else a.name for a in assignments]
+        ids = self.canvas_ids()
+        only = None
+        if not self.all_assignments and not self.assignment:
+            only = {a.name for a in gradebook.assignments if a.name in ids}
+            if not only:
+                raise ValueError("No assignment has a Canvas assignment id, so Canvas would take "
+                                 "every column for a new assignment. Import your roster from "
+                                 "Canvas's gradebook CSV (`mlse roster import FILE.csv`, which "
+                                 "learns the ids), or set c.CanvasExporter.assignment_ids in "
+                                 "nbgrader_config.py, or export with --all-assignments. Nothing "
+                                 "was written.")
+        assignments, students, table = self._select(gradebook, only)
+        self.left_out = sorted(a.name for a in gradebook.assignments
+                               if only is not None and a.name not in only)
+        heads = [f"{a.name} ({ids[a.name]})" if a.name in ids else a.name for a in assignments]
+        roster = canvas_records(self._root())["students"]
         self.without_id = []
         with open(dest, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -192,16 +246,26 @@ class CanvasExporter(_CourseExport):
                 name = ", ".join(x for x in (s.last_name, s.first_name) if x) or s.id
                 if not s.lms_user_id:
                     self.without_id.append(s.id)
-                sis = {c: "" for c in ("SIS User ID", "SIS Login ID")}
-                if self.student_id_column != "none":
+                kept = roster.get(s.id, {})
+                sis = {c: kept.get(c, "") for c in ("SIS User ID", "SIS Login ID")}
+                if self.student_id_column != "none" and not sis[self.student_id_column]:
                     sis[self.student_id_column] = s.id
-                w.writerow([name, s.lms_user_id or "", sis["SIS User ID"], sis["SIS Login ID"], "",
-                            *(_fmt(table[(s.id, a.name)].score) for a in assignments)])
+                w.writerow([name, s.lms_user_id or "", sis["SIS User ID"], sis["SIS Login ID"],
+                            kept.get("Section", ""),
+                            *(self._cell(table[(s.id, a.name)]) for a in assignments)])
         self.written = dest
         self.log.info("Wrote %s (%d students)", dest, len(students))
+        if self.left_out:
+            self.log.warning("Not written (no Canvas assignment id): %s", ", ".join(self.left_out))
         if self.without_id:
             self.log.warning("No Canvas user id for %s: Canvas cannot match them by ID",
                              ", ".join(self.without_id))
+
+
+    def _cell(self, st: Standing) -> str:
+        if st.status == "missing" and self.missing_as_zero:
+            return "0"
+        return _fmt(st.score)
 
 
 class PartsCsvExporter(_CourseExport):
@@ -259,10 +323,12 @@ class PartsCsvExporter(_CourseExport):
 
 
 def export_grades(root: str | Path, output: str | Path | None = None, fmt: str = "csv",
-                  students: list[str] | None = None, assignments: list[str] | None = None):
+                  students: list[str] | None = None, assignments: list[str] | None = None,
+                  options: dict | None = None):
     """Run one exporter on the class gradebook, configured from nbgrader_config.py (the same
     plugin ``nbgrader export --exporter=...`` runs). Returns the exporter (``written``,
-    ``pending`` and, for Canvas, ``without_id``)."""
+    ``pending`` and, for Canvas, ``without_id``). ``options``: traits of the exporter
+    (``all_assignments``, ``missing_as_zero``) from the command line; None means "as configured"."""
     from ..course import Course
 
     course = Course.of(root)
@@ -274,6 +340,9 @@ def export_grades(root: str | Path, output: str | Path | None = None, fmt: str =
         plugin.to = str(output)
     plugin.student = list(students or [])
     plugin.assignment = list(assignments or [])
+    for trait, value in (options or {}).items():
+        if value is not None and plugin.has_trait(trait):
+            setattr(plugin, trait, value)
     with Gradebook(db_url) as gb:
         plugin.export(gb)
     return plugin

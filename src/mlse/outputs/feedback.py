@@ -28,6 +28,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Enum
 
 from ..notebook_cells import hidden_lines, split_hidden
+from ..course import TIMESTAMP_FILE
 
 __all__ = ["RedactHiddenOutputs", "hidden_lines", "significant_lines", "leaked_lines",
            "html_text", "generate_feedback", "feedback_with_report"]
@@ -222,12 +223,13 @@ def leaked_lines(html_path: str | Path, graded_notebook: str | Path) -> list[str
 class FeedbackFile:
     student: str
     path: Path | None
-    status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not current)
+    status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not
+    # current), "unchanged" (nothing changed since it was written), "waiting" (for hand grades)
     note: str = ""
 
 
-def generate_feedback(root: str | Path, assignment: str,
-                      students: list[str] | None = None) -> list[FeedbackFile]:
+def generate_feedback(root: str | Path, assignment: str, students: list[str] | None = None,
+                      force: bool = False, wait_for_hand_grades: bool = False) -> list[FeedbackFile]:
     """Run nbgrader's generate_feedback for the graded submissions of ``assignment`` (or only
     ``students``), then check every file for hidden-test leaks.
 
@@ -236,6 +238,11 @@ def generate_feedback(root: str | Path, assignment: str,
     (a missing gradebook, nbgrader stopping on one notebook) never deletes feedback that exists,
     and a leaking file is never placed (reported as withheld). Submissions that need attention
     (:mod:`mlse.attention`) get no feedback: their grade is not current.
+
+    Only what changed is generated again (:mod:`mlse.outputs.feedback_state`: the graded
+    notebooks, the student's grades and comments, the hidden-feedback mode); ``force`` writes
+    every file. Answers still waiting for a hand grade are marked "Pending" in the file, or, with
+    ``wait_for_hand_grades``, the student gets no feedback until they are graded.
     """
     import shutil
     import tempfile
@@ -264,23 +271,30 @@ def generate_feedback(root: str | Path, assignment: str,
     if not wanted and not results:
         raise FileNotFoundError(f"No graded submissions of {assignment} in {graded.name}/: "
                                 f"run `mlse grade {assignment}` first.")
+    from .feedback_state import select, remember
+
+    wanted, skipped, digests = select(course, assignment, wanted, force, wait_for_hand_grades)
+    results += skipped
     if not wanted:
         return results
     tmp = Path(tempfile.mkdtemp(prefix="mlse-feedback-"))
     try:
         staged = Course(root, course.config, extra={"CourseDirectory": {"feedback_directory": str(tmp)}})
-        failures = _render(staged, assignment, wanted)
+        others = sorted(set(all_graded) - set(wanted))  # only these: leave out everyone else
+        failures = _render(staged, assignment, wanted, exclude=others)
         for student in wanted:
             for nb_path in sorted(course.autograded_of(student, assignment).glob("*.ipynb")):
                 html = staged.feedback_of(student, assignment) / (nb_path.stem + ".html")
                 results.append(_check_and_place(html, nb_path, course.feedback_of(student, assignment),
                                                 student, root, _why_missing(failures, student, nb_path.stem)))
+            if all(r.status == "written" for r in results if r.student == student):
+                remember(course, assignment, student, digests[student])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
-def _render(staged, assignment: str, students: list[str]) -> dict[tuple[str, str], str]:
+def _render(staged, assignment: str, students: list[str], exclude: list[str] = ()) -> dict[tuple[str, str], str]:
     """nbgrader's GenerateFeedback, in this process, into ``staged``'s feedback folder. Returns
     ``{(student, notebook): why}`` for each notebook nbgrader could not render (it goes on with
     the other students, and leaves none of that student's files)."""
@@ -312,6 +326,8 @@ def _render(staged, assignment: str, students: list[str]) -> dict[tuple[str, str
     coursedir.assignment_id = assignment
     if len(students) == 1:
         coursedir.student_id = students[0]
+    elif exclude:
+        coursedir.student_id_exclude = ",".join(exclude)
     app = _Feedback(coursedir=coursedir, config=staged.config, log=log)
     app.force = True
     try:
@@ -333,6 +349,10 @@ def _why_missing(failures: dict[tuple[str, str], str], student: str, notebook: s
     return failures.get(("", ""), "")
 
 
+#: Files nbgrader's release_feedback matches a student's feedback by: they follow the graded version.
+RELEASE_KEYS = (TIMESTAMP_FILE, "submission_secret.txt")
+
+
 def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, student: str,
                      root: Path, note: str) -> FeedbackFile:
     """Check one freshly generated file, then put it in place (replacing only its own old copy)."""
@@ -348,7 +368,11 @@ def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, stude
                             f"{len(leaks)} hidden line(s) found, file not placed: {leaks[0][:60]}")
     dest_folder.mkdir(parents=True, exist_ok=True)
     for extra in html.parent.iterdir():  # nbgrader may write assets beside the page
-        if extra.is_file() and extra != html and not (dest_folder / extra.name).exists():
+        if not extra.is_file() or extra == html or extra.suffix == ".html":
+            continue  # another notebook's page is placed (after its own check) by its own call
+        # The submission's timestamp and secret always follow the version just graded: after a
+        # resubmission, `nbgrader release_feedback` finds the student's feedback by the new secret.
+        if extra.name in RELEASE_KEYS or not (dest_folder / extra.name).exists():
             shutil.copy2(extra, dest_folder / extra.name)
     dest = dest_folder / html.name
     tmp = dest.with_name(dest.name + ".new")
@@ -358,18 +382,31 @@ def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, stude
 
 
 def feedback_with_report(root: str | Path, assignment: str, console=None,
-                         students: list[str] | None = None) -> int:
-    """:func:`generate_feedback` with a summary table; returns the number of problems."""
+                         students: list[str] | None = None, verbose: bool = False,
+                         force: bool = False, wait_for_hand_grades: bool = False) -> int:
+    """:func:`generate_feedback`, then counts and every problem in full (a table of every
+    file with ``verbose``); returns the number of problems."""
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
-    results = generate_feedback(root, assignment, students)
-    table = Table(title=f"{assignment}: feedback for {len(results)} notebook(s)")
-    for col in ("student", "outcome", "file or reason"):
-        table.add_column(col, overflow="fold")
+    console = console or Console(soft_wrap=True)
+    results = generate_feedback(root, assignment, students, force=force,
+                                wait_for_hand_grades=wait_for_hand_grades)
+    quiet = {"written", "unchanged", "waiting"}
+    if verbose:
+        table = Table(title=f"{assignment}: feedback for {len(results)} notebook(s)")
+        for col in ("student", "outcome", "file or reason"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            style = "green" if r.status in quiet else "bold red"
+            table.add_row(r.student, f"[{style}]{r.status}[/]", str(r.path) if r.path else r.note)
+        console.print(table)
+    counts = {k: sum(r.status == k for r in results) for k in ("written", "unchanged", "waiting")}
+    console.print(f"[bold]{assignment}[/]: feedback {counts['written']} written, "
+                  f"{counts['unchanged']} unchanged (not regenerated; --force to redo), "
+                  f"{counts['waiting']} waiting for hand grades, "
+                  f"{sum(r.status not in quiet for r in results)} not written")
     for r in results:
-        style = "green" if r.status == "written" else "bold red"
-        table.add_row(r.student, f"[{style}]{r.status}[/]", str(r.path) if r.path else r.note)
-    console.print(table)
-    return sum(r.status != "written" for r in results)
+        if r.status not in quiet:
+            console.print(f"  {r.student}: [bold red]{r.status}[/]: {r.note}")
+    return sum(r.status not in quiet for r in results)

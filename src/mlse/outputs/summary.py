@@ -42,6 +42,9 @@ def grade_summary(root, assignment: str, outcomes: list) -> GradeSummary:
                if s not in failed_ids]
     manual_answers, manual_points, manual_students = 0, 0.0, set()
     with Gradebook(course.db_url) as gb:
+        from ..handgrades import settle
+
+        settle(course, assignment, gb=gb)  # a regraded answer whose text did not change keeps its hand grade
         roster = sorted(s.id for s in gb.students)
         for sub in gb.assignment_submissions(assignment):
             for nb in sub.notebooks:
