@@ -45,6 +45,7 @@ from pathlib import Path
 import nbformat
 
 from ..notebook_cells import grade_id, names_bound, nbgrader_meta
+from .code_reading import dynamic_code
 
 __all__ = ["Problem", "IntakeReport", "inspect", "INTAKE_DIR"]
 
@@ -193,6 +194,9 @@ def _suspicious(cell, protected: set[str]) -> str | None:
     rebound = sorted(_bound_names(tree) & protected)
     if rebound:
         return "redefines " + ", ".join(f"`{n}`" for n in rebound) + ", which the tests rely on"
+    dynamic = dynamic_code(tree)
+    if dynamic:  # it may rebind an answer out of sight: the judge will not trust a reading of code
+        return f"may rebind names out of sight: {dynamic}"
     return None
 
 

@@ -213,9 +213,9 @@ class JudgedExecute(SandboxedExecute):
             await super().async_execute_cell(in_student, cell_index, execution_count, store_history)
             return await self._judge.async_execute_cell(cell, cell_index, execution_count, store_history)
         result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        names = self._names_to_bind(cell)
-        if names:
-            await self._in_judge(f"__mlse_judge__.bind({names!r}, {cell.source!r})")
+        # every cell S ran is told to J (its text, never run there): which definition a test
+        # reads is decided from the whole submission in order (mlse.intake.code_reading)
+        await self._in_judge(f"__mlse_judge__.bind({self._names_to_bind(cell)!r}, {cell.source!r})")
         return result
 
     async def _restart_and_replay(self, cell_index: int) -> None:
