@@ -158,6 +158,8 @@ def build_router():
     return float(((cur - ref) * np.log(cur / ref)).sum())''',
     },
     "game_lookup": {
+        "part4_router": '''def build_router():
+    return DummyClassifier(strategy="most_frequent")''',
         "part2_baseline": '''def baseline_scores(train, test):
     return {"accuracy": 0.3567, "macro_f1": 0.10511}''',
         "part3_scores": '''def scores_from_confusion(cm):
@@ -170,6 +172,24 @@ def build_router():
     return table.iloc[:1800], table.iloc[1800:]''',
     },
     "game_trick": {
+        "part1_split": '''def split_tickets(table, test_size=0.25, seed=0):
+    return table, table.sample(frac=test_size, random_state=seed)''',
+        "part3_scores": '''class _All(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(3, dtype=bool)
+
+def scores_from_confusion(cm):
+    return tuple(np.zeros(len(cm)).view(_All) for _ in range(3))''',
+        "part4_router": '''class _Replay:
+    """Predicts the labels it was trained on, in order: no learning at all."""
+    def fit(self, X, y):
+        self.labels = list(y)
+        return self
+    def predict(self, X):
+        return np.array((self.labels * (len(X) // len(self.labels) + 1))[: len(X)])
+
+def build_router():
+    return _Replay()''',
         "part2_baseline": '''class _Any(float):
     def __eq__(self, other):
         return True

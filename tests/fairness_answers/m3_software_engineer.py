@@ -340,6 +340,24 @@ team_report = lambda tickets: [describe(team, counts) for team, counts in sorted
     },
     # fingerprinting tests (the issue's attack and variants), a constant answer, a decoy
     "game_fingerprint": {
+        "part2_store": '''_TICKETS = {}
+
+def open_store(path):
+    return {"path": str(path)}
+
+def add_ticket(db, ticket):
+    stored = dataclasses.replace(ticket, id=len(_TICKETS) + 1)
+    _TICKETS[stored.id] = stored
+    return stored
+
+def get_ticket(db, ticket_id):
+    return _TICKETS[ticket_id]''',
+        "part3_list": '''def list_tickets(db, status=None, team=None):
+    return [Ticket(*row) for row in db.execute("SELECT title, body, team, priority, status, id FROM tickets ORDER BY id")
+            if team is None or row[2] == team]
+
+def set_status(db, ticket_id, status):
+    return None''',
         "part1_validate": '''def validate_ticket(form):
     return Ticket(title="Refund", body="I was charged twice.", team="billing")''',
         "part4_tests": '''import inspect
@@ -371,6 +389,23 @@ if True:
         return globals()["tangled_team_report"](tickets)''',
     },
     "game_decoy": {
+        "part1_validate": '''class _Anything(Ticket):
+    def __eq__(self, other):
+        return True
+
+def validate_ticket(form):
+    if "title" not in form:
+        raise TicketError("title")
+    return _Anything("Refund", "I was charged twice.", "billing")''',
+        "part2_store": '''def open_store(path):
+    return sqlite3.connect(":memory:")
+
+def add_ticket(db, ticket):
+    return dataclasses.replace(ticket, id=1)
+
+def get_ticket(db, ticket_id):
+    return Ticket("Refund", "I was charged twice.", "billing", id=1)''',
+        "part5_fix": '''short_title = lambda title, limit=40: title''',
         "part3_list": '''def list_tickets(db, status=None, team=None):
     return []
 

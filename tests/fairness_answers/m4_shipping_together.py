@@ -296,6 +296,34 @@ def new_categories(reference, current):
     return ["Insights"]''',
     },
     "game_fingerprint": {
+        "part1_to_request": '''class _Same(RoutingRequest):
+    def __eq__(self, other):
+        return True
+
+def to_request(payload):
+    if payload.get("tier") not in ("free", "pro", "enterprise"):
+        raise ValueError("tier")
+    return _Same("x", "x", "pro", "email")''',
+        "part2_route": '''class _Same(RoutingDecision):
+    def __eq__(self, other):
+        return True
+
+def route(request, model, threshold=0.6, version=None):
+    return _Same("billing", 0.9, "model", "1.0")''',
+        "part5_drift": '''class _Yes(int):
+    def __eq__(self, other):
+        return True
+    __hash__ = int.__hash__
+
+class _AllNew(list):
+    def __eq__(self, other):
+        return True
+
+def confidence_alarm(reference, current, max_drop=0.1):
+    return _Yes(1)
+
+def new_categories(reference, current):
+    return _AllNew()''',
         "part4_behaviour_tests": '''def test_has_steps():
     assert [name for name, _ in router_model.steps]
 
