@@ -21,6 +21,8 @@ different modules run side by side. Two rules follow.
      ran for every assignment; its gradebook.db knows every assignment. Most tests that grade
      start from a writable copy of it: the ``course_copy`` fixture (function scope, in
      ``tmp_path``) or ``copy_course(released_course, folder)`` in a module-scoped fixture.
+   * ``judged_class``: the graded class's students graded again by ``mlse grade`` (sandbox and
+     judge), once per run for every autograded assignment.
    * ``graded_class``: that course with a class of students autograded by real ``nbgrader
      autograde``, **one run per assignment for every student**: ``solution``, ``blank`` and
      ``half`` for every assignment, plus every student a test module adds with
@@ -362,6 +364,7 @@ SCHEDULE: list[str] = [
     "test_mlse_workflow.py",          # builds the released course, grades a demo class twice
     "test_in_browser.py",             # JupyterLab + Chromium; no shared build
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
+    "test_fairness.py",               # reads both graded classes
     "test_hostile_grading.py",        # ~25 sandboxed gradings
     "test_mlse_term.py",
     "test_readme_quickstart.py",      # five nbgrader commands; no shared build
