@@ -24,6 +24,8 @@ from helpers.ticket_service import TicketError
 from mlse.intake.code_reading import dynamic_code, read_definitions
 from mlse.selfcheck import _answer_errors, error_line
 
+from conftest import ROOT
+
 
 def _namespace(code: str) -> dict:
     namespace = {"__name__": "__main__", "pytest": pytest, "TicketError": TicketError,
@@ -219,3 +221,18 @@ def test_mlse_check_names_the_answer_cell_that_raised():
     messages = _answer_errors(nb, {"p1": "Part 1", "t1": "Part 1"})["Part 1"]
     assert messages == ["your answer cell p1 raised NameError: name 'undefined' is not defined",
                         "a cell you added raised ZeroDivisionError: division by zero"]
+
+
+def test_repeating_an_import_of_the_set_up_is_not_flagged_by_intake():
+    from mlse.intake import review
+
+    release = nbformat.read(ROOT / "exercises" / "m3_software_engineer" / "software_engineer.ipynb", as_version=4)
+    protected, given = review._protected_names(release), review._given_imports(release)
+
+    def why(source):
+        return review._suspicious(nbformat.v4.new_code_cell(source), protected, given)
+
+    assert why("from collections import Counter\n\ndef team_report(t):\n    return list(Counter(t))") is None
+    assert "check" in why("from collections import Counter as check")
+    assert "Counter" in why("from mymodule import Counter")
+    assert "exec" in why("exec('team_report = tangled_team_report')")
