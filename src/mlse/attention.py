@@ -17,62 +17,43 @@ A later successful grading of that submission clears the state (:func:`clear`).
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime, timezone
-from pathlib import Path
 
-__all__ = ["STATE_DIR", "mark", "clear", "new_version", "reasons", "state_dir"]
+__all__ = ["mark", "clear", "new_version", "reasons"]
 
-STATE_DIR = ".mlse"
-
-
-def state_dir(root: str | Path) -> Path:
-    """``.mlse/`` in the course folder: mlse's own records (never handed to students)."""
-    return Path(root) / STATE_DIR
+RECORD = "attention.json"  # in the course's .mlse/ (see mlse.course.Course.write_json)
 
 
-def _path(root) -> Path:
-    return state_dir(root) / "attention.json"
+def _load(course) -> dict:
+    return course.read_json(RECORD)
 
 
-def _load(root) -> dict:
-    path = _path(root)
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return {}
+def _save(course, data: dict) -> None:
+    course.write_json(RECORD, data)
 
 
-def _save(root, data: dict) -> None:
-    path = _path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
-
-
-def reasons(root: str | Path, assignment: str | None = None) -> dict[tuple[str, str], dict]:
+def reasons(root, assignment: str | None = None) -> dict[tuple[str, str], dict]:
     """(assignment, student) -> {"reason", "stage", "since"} for every submission needing attention."""
+    from .course import Course
+
     out = {}
-    for key, value in _load(root).items():
+    for key, value in _load(Course.of(root)).items():
         a, _, s = key.partition("/")
         if assignment is None or a == assignment:
             out[(a, s)] = value
     return out
 
 
-def mark(root: str | Path, gb, assignment: str, student: str, reason: str, stage: str) -> None:
+def mark(root, gb, assignment: str, student: str, reason: str, stage: str) -> None:
     """Put (assignment, student) in the needs-attention state (see the module docstring).
 
     ``gb`` is an open nbgrader Gradebook; the submission is created if the gradebook has none yet
     (so formgrader and the export list it), its notebooks flagged and automatic scores cleared.
     """
-    from .course import course_dirs
+    from .course import Course
 
-    root = Path(root)
+    course = Course.of(root)
     sub = gb.update_or_create_submission(assignment, student)
     for nb in sub.notebooks:
         nb.flagged = True
@@ -80,29 +61,32 @@ def mark(root: str | Path, gb, assignment: str, student: str, reason: str, stage
             grade.auto_score = None
     gb.db.commit()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    feedback = course_dirs(root).feedback / student / assignment
+    feedback = course.feedback_of(student, assignment)
     if feedback.is_dir():
-        aside = state_dir(root) / "stale-feedback" / student / assignment / stamp
+        aside = course.state_path("stale-feedback", student, assignment, stamp)
         aside.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(feedback), str(aside))
-    data = _load(root)
+    data = _load(course)
     data[f"{assignment}/{student}"] = {"reason": reason, "stage": stage,
                                        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    _save(root, data)
+    _save(course, data)
 
 
-def clear(root: str | Path, gb, assignment: str, student: str) -> None:
+def clear(root, gb, assignment: str, student: str) -> None:
     """Leave the needs-attention state: the submission was graded again, successfully. A
     submission whose new version collect refused stays in it (grading the old file again does not
     make the old grade current); collecting a valid new version (:func:`new_version`) lifts that."""
     from nbgrader.api import MissingEntry
 
-    data = _load(root)
+    from .course import Course
+
+    course = Course.of(root)
+    data = _load(course)
     entry = data.get(f"{assignment}/{student}")
     if entry is None or entry.get("stage") == "collect":
         return
     del data[f"{assignment}/{student}"]
-    _save(root, data)
+    _save(course, data)
     try:
         sub = gb.find_submission(assignment, student)
     except MissingEntry:
@@ -112,11 +96,14 @@ def clear(root: str | Path, gb, assignment: str, student: str) -> None:
     gb.db.commit()
 
 
-def new_version(root: str | Path, assignment: str, student: str) -> None:
+def new_version(root, assignment: str, student: str) -> None:
     """A valid new version was collected after a refused one: it still needs grading (the state
     stays until ``mlse grade`` grades it), but no longer waits for the student."""
-    data = _load(root)
+    from .course import Course
+
+    course = Course.of(root)
+    data = _load(course)
     entry = data.get(f"{assignment}/{student}")
     if entry and entry.get("stage") == "collect":
         entry.update(stage="collected", reason="a new version was collected; grade it with mlse grade")
-        _save(root, data)
+        _save(course, data)

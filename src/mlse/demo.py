@@ -220,31 +220,31 @@ def make_submission(released: Path, solution: Path, profile: str, rng: random.Ra
 
 def make_demo_class(root: str | Path, n: int, seed: int = 0,
                     assignments: list[str] | None = None) -> list[DemoStudent]:
-    """Write a submission of every assignment for ``n`` demo students into ``root/submitted/``
-    (nbgrader's layout, with a ``timestamp.txt``), and add the students, with their names, to
+    """Write a submission of every assignment for ``n`` demo students into the course's submitted
+    folder (nbgrader's layout, with a ``timestamp.txt``), and add the students, with their names, to
     the course's gradebook. Returns the students."""
     from nbgrader.api import Gradebook
 
-    from .gradebook import db_url_for
+    from .course import Course
 
-    root = Path(root)
+    course = Course.of(root)
     students = demo_students(n, seed)
-    assignments = assignments or list_assignments(root)
+    assignments = assignments or course.assignments()
     start = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
     for a_index, assignment in enumerate(assignments):
         for s_index, student in enumerate(students):
             rng = random.Random(f"{seed}/{student.id}/{assignment}")
-            folder = root / "submitted" / student.id / assignment
+            folder = course.submission(student.id, assignment)
             folder.mkdir(parents=True, exist_ok=True)
-            for solution in notebooks_of(root / "solutions" / assignment):
-                released = root / "exercises" / assignment / solution.name
+            for solution in notebooks_of(course.source_of(assignment)):
+                released = course.release_of(assignment) / solution.name
                 if not released.is_file():
                     raise FileNotFoundError(f"{released} is missing: run `mlse release {assignment}`.")
                 nbformat.write(make_submission(released, solution, student.profile, rng),
                                folder / solution.name)
             stamp = start + timedelta(days=7 * a_index, minutes=17 * s_index)
-            (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-    with Gradebook(db_url_for(root)) as gb:
+            course.write_timestamp(folder, stamp)
+    with Gradebook(course.db_url) as gb:
         for s in students:
             gb.update_or_create_student(s.id, first_name=s.first_name, last_name=s.last_name,
                                         email=f"{s.id}@students.example.edu")

@@ -87,11 +87,11 @@ def build_student_edition(root: str | Path, out: str | Path) -> list[str]:
     """Write the student edition of the course at ``root`` into ``out`` (which must not exist or
     be empty). Returns the top-level entries written."""
 
-    from .course import course_dirs
+    from .course import Course
 
-    root = Path(root).resolve()
+    dirs = Course.of(root)
+    root = dirs.root
     out = Path(out).resolve()
-    dirs = course_dirs(root)
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} exists and is not empty: give a new folder (nothing was written).")
     if out == root or root in out.parents:

@@ -15,16 +15,17 @@ from pathlib import Path
 __all__ = ["grant_extension"]
 
 
-def grant_extension(root: str | Path, assignment: str, student: str, extension: timedelta) -> dict:
+def grant_extension(root, assignment: str, student: str, extension: timedelta) -> dict:
     """Set ``student``'s extension on ``assignment`` (replacing any earlier one; a zero timedelta
     removes it) and recompute the late penalties. Returns what the gradebook now says."""
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.preprocessors import AssignLatePenalties
 
-    from .course import load_config, require_gradebook
+    from .course import Course
 
-    db_url = require_gradebook(root)
+    course = Course.of(root)
+    db_url = course.require_gradebook()
     with Gradebook(db_url) as gb:
         try:
             a = gb.find_assignment(assignment)
@@ -40,7 +41,7 @@ def grant_extension(root: str | Path, assignment: str, student: str, extension: 
         gb.db.commit()
         notebooks = [nb.name for nb in sub.notebooks]
         due = a.duedate
-    preprocessor = AssignLatePenalties(config=load_config(root))
+    preprocessor = AssignLatePenalties(config=course.config)
     for name in notebooks:
         resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student,
                                   "db_url": db_url}}

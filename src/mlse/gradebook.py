@@ -26,9 +26,12 @@ class CellScore:
     auto: bool  # True for autograded test cells, False for cells graded by hand
 
 
-def db_url_for(course_root: str | Path) -> str:
-    """nbgrader's default gradebook location for a course directory."""
-    return f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+def db_url_for(course_root) -> str:
+    """The class gradebook's URL of the course at ``course_root`` (:attr:`mlse.course.Course.db_url`:
+    the course's ``db_url`` setting, or nbgrader's default)."""
+    from .course import Course
+
+    return Course.of(course_root).db_url
 
 
 def cell_scores(db_url: str, assignment: str) -> list[CellScore]:

@@ -21,7 +21,7 @@ from .outputs.feedback import RedactHiddenOutputs
 from .gradebook import cell_scores
 from .grade.batch import GradeJob, grade_in_workspace
 from .outputs.report import part_of_cells
-from .workspace import find_course_root, list_assignments, make_workspace, submit_notebook
+from .workspace import find_course_root, make_workspace, submit_notebook
 
 __all__ = ["PartResult", "assignment_of", "check_notebook", "check_notebooks"]
 
@@ -43,10 +43,11 @@ class PartResult:
 def assignment_of(root: Path, notebook: Path) -> str:
     """The assignment a notebook belongs to: its folder's name if that is an assignment with a
     notebook of the same name, else the one assignment that has a notebook of that name."""
-    from .course import course_dirs
+    from .course import Course
 
-    names = list_assignments(root)
-    source = course_dirs(root).source
+    course = Course.of(root)
+    names = course.assignments()
+    source = course.source
     if notebook.parent.name in names and (source / notebook.parent.name / notebook.name).is_file():
         return notebook.parent.name
     owners = [a for a in names if (source / a / notebook.name).is_file()]
@@ -112,24 +113,27 @@ def _answer_errors(graded, parts_of: dict[str, str]) -> dict[str, list[str]]:
 
 def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list[PartResult]:
     """Grade one notebook in a throwaway course folder; return the result per part."""
-    root = find_course_root(root)
+    from .course import Course
+
+    course = root if isinstance(root, Course) else Course(find_course_root(root))
     notebook = Path(notebook).resolve()
     if not notebook.is_file():
         raise FileNotFoundError(f"No notebook at {notebook}.")
-    assignment = assignment_of(root, notebook)
+    assignment = assignment_of(course, notebook)
     from .sandbox.zygote import start_in_background
 
     start_in_background()  # a no-op when `mlse check` already started it
     tmp = Path(tempfile.mkdtemp(prefix="mlse-check-"))
     result = None
     try:
-        ws = make_workspace(tmp / "course", root)
+        ws = Course(make_workspace(tmp / "course", course))
         _generate(ws, assignment)
         submit_notebook(ws, STUDENT, assignment, notebook)
         # the instructor's grading unit, in-process: same nbgrader Autograde, same isolation
-        result = grade_in_workspace(GradeJob(str(ws), assignment, STUDENT, str(ws / "gradebook.db")))
-        graded_path = Path(result.workspace) / "autograded" / STUDENT / assignment / notebook.name
-        if not result.success or not graded_path.is_file():
+        result = grade_in_workspace(GradeJob(str(ws.root), assignment, STUDENT, str(ws.db_path)))
+        private = Course(result.workspace) if result.workspace else None
+        graded_path = private.autograded_of(STUDENT, assignment) / notebook.name if private else None
+        if not result.success or graded_path is None or not graded_path.is_file():
             raise RuntimeError(f"{notebook.name} could not be graded at all (is it a valid notebook, "
                                f"saved from Jupyter?). nbgrader said:\n{result.log[-1500:]}")
         graded = nbformat.read(graded_path, as_version=4)
@@ -139,13 +143,11 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid:
                 cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
-        from .course import course_dirs
-
-        source_nb = course_dirs(root).source / assignment / notebook.name
+        source_nb = course.source_of(assignment) / notebook.name
         parts_of = part_of_cells(source_nb)
         hidden_only = _hidden_only_tests(source_nb)
         results: dict[str, PartResult] = {}
-        for s in cell_scores(f"sqlite:///{result.workspace}/gradebook.db", assignment):
+        for s in cell_scores(private.db_url, assignment):
             part = parts_of.get(s.cell, s.cell)
             r = results.setdefault(part, PartResult(part, 0.0, 0.0, s.auto, []))
             if s.cell in hidden_only:  # nothing to run here: its tests were removed on release
@@ -190,7 +192,7 @@ def _hidden_only_tests(source_nb: Path) -> set[str]:
     return out
 
 
-def _generate(ws: Path, assignment: str) -> None:
+def _generate(ws, assignment: str) -> None:
     """nbgrader generate_assignment, in-process (a learner should not wait for two interpreters
     to start): it records the assignment, with its hidden tests, in the throwaway gradebook.
 
@@ -202,17 +204,13 @@ def _generate(ws: Path, assignment: str) -> None:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
-    from .course import course_dirs
-    from .grade.batch import _load_course_config
-
-    config = _load_course_config(ws, {})
-    dirs = course_dirs(ws, config)
-    release = dirs.release / assignment
-    cached = _cache_folder() / _generation_key(ws, dirs.source / assignment)
-    if (cached / "gradebook.db").is_file() and (cached / "release").is_dir():
-        shutil.copyfile(cached / "gradebook.db", ws / "gradebook.db")
+    config = ws.config
+    release = ws.release_of(assignment)
+    cached = _cache_folder() / _generation_key(ws.root, ws.source_of(assignment))
+    if (cached / _CACHED_DB).is_file() and (cached / _CACHED_RELEASE).is_dir():
+        shutil.copyfile(cached / _CACHED_DB, ws.db_path)
         shutil.rmtree(release, ignore_errors=True)
-        shutil.copytree(cached / "release", release)
+        shutil.copytree(cached / _CACHED_RELEASE, release)
         return
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment
@@ -222,12 +220,15 @@ def _generate(ws: Path, assignment: str) -> None:
     staging = None
     try:  # kept for next time: written beside, then renamed (two checks at once both succeed)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_cache_folder()))
-        shutil.copyfile(ws / "gradebook.db", staging / "gradebook.db")
-        shutil.copytree(release, staging / "release")
+        shutil.copyfile(ws.db_path, staging / _CACHED_DB)
+        shutil.copytree(release, staging / _CACHED_RELEASE)
         os.rename(staging, cached)
     except OSError:  # stored by another check first, or no cache folder: generating again is fine
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+_CACHED_DB, _CACHED_RELEASE = "generated.sqlite", "released"  # one cache entry's two parts
 
 
 def _cache_folder() -> Path:
@@ -237,14 +238,16 @@ def _cache_folder() -> Path:
     return folder
 
 
-def _generation_key(ws: Path, source: Path) -> str:
+def _generation_key(ws: Path, source: Path) -> str:  # ws: the workspace's folder
     """A digest of everything generate_assignment's output depends on."""
     import hashlib
 
     import nbgrader
 
     digest = hashlib.sha256(f"nbgrader {nbgrader.__version__}\n".encode())
-    digest.update((ws / "nbgrader_config.py").read_bytes())
+    from .course import CONFIG_FILE
+
+    digest.update((ws / CONFIG_FILE).read_bytes())
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]
@@ -260,10 +263,10 @@ def check_notebooks(paths: list[str], console=None) -> int:
     from rich.table import Table
 
     console = console or Console()
-    root = find_course_root()
-    from .course import course_dirs
+    from .course import Course
 
-    dirs = course_dirs(root)
+    dirs = Course(find_course_root())
+    root = dirs
     notebooks = [Path(p) for p in paths] or sorted(dirs.release.glob("*/*.ipynb"))
     if not notebooks:
         console.print("No notebooks to check: pass one, e.g. mlse check exercises/ASSIGNMENT/NAME.ipynb")

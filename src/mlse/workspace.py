@@ -25,25 +25,23 @@ def find_course_root(start: str | Path | None = None) -> Path:
     """The nearest folder, from ``start`` (default: the current one) upwards, that holds
     ``nbgrader_config.py`` and the source directory it names (``solutions/`` in this course;
     ``exercises/`` in a student edition)."""
-    from .course import course_dirs
+    from .course import CONFIG_FILE, Course
 
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file() and course_dirs(folder).source.is_dir():
+        if (folder / CONFIG_FILE).is_file() and Course(folder).source.is_dir():
             return folder
     raise FileNotFoundError(
         f"No course folder found at or above {here}: run this from the course folder "
         "(the one with nbgrader_config.py and solutions/).")
 
 
-def list_assignments(root: str | Path) -> list[str]:
+def list_assignments(root) -> list[str]:
     """Assignment names: the folders of the source directory (``solutions/``, as
     nbgrader_config.py names it) that hold at least one notebook."""
-    from .course import course_dirs
+    from .course import Course
 
-    source = course_dirs(root).source
-    return sorted(p.name for p in source.iterdir()
-                  if p.is_dir() and any(p.glob("*.ipynb")))
+    return Course.of(root).assignments()
 
 
 def notebooks_of(folder: str | Path) -> list[Path]:
@@ -51,28 +49,30 @@ def notebooks_of(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("*.ipynb") if p.is_file())
 
 
-def make_workspace(dest: str | Path, root: str | Path | None = None) -> Path:
+def make_workspace(dest: str | Path, root=None) -> Path:
     """Copy the course's nbgrader set-up (config and solutions/) into ``dest``.
 
     exercises/ is deliberately *not* copied: generating it afresh in the workspace is how the
     committed exercises/ is checked.
     """
-    from .course import course_dirs
+    from .course import Course
 
-    root = find_course_root(root)
+    course = root if isinstance(root, Course) else Course(find_course_root(root))
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    source = course_dirs(root).source
-    shutil.copytree(source, dest / source.relative_to(root),
+    course.copy_config_to(dest)
+    source = course.source
+    shutil.copytree(source, dest / source.relative_to(course.root),
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return dest
 
 
-def submit_notebook(workspace: str | Path, student: str, assignment: str, notebook) -> Path:
-    """Place one notebook (a path or an ``nbformat`` node) as ``student``'s submission, in
-    nbgrader's ``submitted/STUDENT/ASSIGNMENT/`` layout. Returns the written path."""
-    folder = Path(workspace) / "submitted" / student / assignment
+def submit_notebook(workspace, student: str, assignment: str, notebook) -> Path:
+    """Place one notebook (a path or an ``nbformat`` node) as ``student``'s submission, where
+    the course's nbgrader configuration puts it. Returns the written path."""
+    from .course import Course
+
+    folder = Course.of(workspace).submission(student, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(notebook, (str, Path)):
         target = folder / Path(notebook).name

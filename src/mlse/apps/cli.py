@@ -10,73 +10,90 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..course import Course
 from ..nbgrader_cli import NbgraderError, environment_with_bin, run_nbgrader
-from ..workspace import find_course_root, list_assignments
+from ..workspace import find_course_root
 
 
-def _assignments(root, name: str | None) -> list[str]:
-    """``[name]`` if it is an assignment of solutions/, every assignment if None; else an error."""
-    known = list_assignments(root)
+def _course() -> Course:
+    """The course this command runs in (found from the current folder), built once."""
+    return Course(find_course_root())
+
+
+def _shown(course: Course, folder) -> str:
+    """A course folder as the instructor sees it: relative to the course, with a slash."""
+    try:
+        return f"{folder.relative_to(course.root).as_posix()}/"
+    except ValueError:
+        return f"{folder}/"
+
+
+def _assignments(course: Course, name: str | None) -> list[str]:
+    """``[name]`` if it is an assignment of the source folder, every assignment if None; else an
+    error."""
+    known = course.assignments()
     if name is None:
         return known
     if name not in known:
-        raise FileNotFoundError(f"No such assignment in solutions/: {name}. Known: {', '.join(known)}")
+        raise FileNotFoundError(f"No such assignment in {_shown(course, course.source)}: {name}. "
+                                f"Known: {', '.join(known)}")
     return [name]
 
 
 def cmd_release(args) -> int:
-    """Regenerate exercises/ from solutions/ with `nbgrader generate_assignment`."""
-    root = find_course_root()
-    names = [args.assignment] if args.assignment else list_assignments(root)
-    unknown = sorted(set(names) - set(list_assignments(root)))
+    """Regenerate the release folder (exercises/) from the source (solutions/) with
+    `nbgrader generate_assignment`."""
+    course = _course()
+    known = course.assignments()
+    names = [args.assignment] if args.assignment else known
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        print(f"No such assignment in solutions/: {', '.join(unknown)}. "
-              f"Known: {', '.join(list_assignments(root))}", file=sys.stderr)
+        print(f"No such assignment in {_shown(course, course.source)}: {', '.join(unknown)}. "
+              f"Known: {', '.join(known)}", file=sys.stderr)
         return 2
     for name in names:
-        run_nbgrader(["generate_assignment", name, "--force"], cwd=root)
-        print(f"released exercises/{name}/ from solutions/{name}/")
+        run_nbgrader(["generate_assignment", name, "--force"], cwd=course.root)
+        print(f"released {_shown(course, course.release_of(name))} from "
+              f"{_shown(course, course.source_of(name))}")
     return 0
 
 
 def cmd_collect(args) -> int:
     from ..collect import LmsCollect, collect_zip, print_collect_report
-    from ..course import settings
 
-    root = find_course_root()
-    (assignment,) = _assignments(root, args.assignment)
-    options = settings(LmsCollect, root, max_notebook_mb=args.max_notebook_mb,
-                       zip_timezone=args.zip_timezone)
-    report = collect_zip(root, assignment, args.zip, add_unknown=args.add_unknown, options=options)
+    course = _course()
+    (assignment,) = _assignments(course, args.assignment)
+    options = course.settings(LmsCollect, max_notebook_mb=args.max_notebook_mb,
+                              zip_timezone=args.zip_timezone)
+    report = collect_zip(course, assignment, args.zip, add_unknown=args.add_unknown, options=options)
     print_collect_report(report, verbose=args.verbose)
     return 0 if report.ok else 1
 
 
 def cmd_grade(args) -> int:
-    from ..course import course_dirs, require_gradebook
     from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
 
-    root = find_course_root()
-    require_gradebook(root)
-    dirs = course_dirs(root)
+    course = _course()
+    course.require_gradebook()
     failed = 0
-    for assignment in _assignments(root, args.assignment):
+    for assignment in _assignments(course, args.assignment):
         students = None
         if args.student:
-            absent = [s for s in args.student if not dirs.submission(s, assignment).is_dir()]
+            absent = [s for s in args.student if not course.submission(s, assignment).is_dir()]
             if absent:
                 print(f"mlse grade: no submission of {assignment} from {', '.join(absent)} in "
-                      f"{dirs.submitted.name}/ (collect it first). Nothing was graded.", file=sys.stderr)
+                      f"{_shown(course, course.submitted)} (collect it first). Nothing was graded.",
+                      file=sys.stderr)
                 return 1
             students = list(args.student)
         if args.only_failed:
-            retry = failed_students(root, assignment)
+            retry = failed_students(course, assignment)
             students = [s for s in (students if students is not None else retry) if s in retry]
             if not students:
                 print(f"{assignment}: no failed submission to grade again")
                 continue
         try:
-            outcomes = grade_with_progress(root, assignment, workers=args.workers, force=args.force,
+            outcomes = grade_with_progress(course, assignment, workers=args.workers, force=args.force,
                                            sandbox=not args.no_sandbox, students=students,
                                            verbose=args.verbose)
         except GradingInterrupted as stop:
@@ -94,23 +111,23 @@ def cmd_grade(args) -> int:
 def cmd_feedback(args) -> int:
     from ..outputs.feedback import feedback_with_report
 
-    root = find_course_root()
+    course = _course()
     problems = 0
-    for assignment in _assignments(root, args.assignment):
-        problems += feedback_with_report(root, assignment, students=args.student)
+    for assignment in _assignments(course, args.assignment):
+        problems += feedback_with_report(course, assignment, students=args.student)
     return 1 if problems else 0
 
 
 def cmd_export(args) -> int:
     from ..outputs.export import export_grades
 
-    root = find_course_root()
+    course = _course()
     status = 0
     wanted = args.assignment if isinstance(args.assignment, list) else [args.assignment] if args.assignment else []
     for name in wanted:  # a typo must not write an empty grade file over a good one
-        _assignments(root, name)
+        _assignments(course, name)
     for fmt in (["csv", "canvas"] if args.format == "both" else [args.format]):
-        plugin = export_grades(root, args.output if args.format != "both" else None, fmt,
+        plugin = export_grades(course, args.output if args.format != "both" else None, fmt,
                                students=args.student, assignments=args.assignment)
         print(f"wrote {plugin.written}" + (" (Canvas gradebook import)" if fmt == "canvas" else
                                            " (per-part scores, late penalties, what is pending)"))
@@ -132,13 +149,13 @@ def cmd_extension(args) -> int:
 
     from ..extensions import grant_extension
 
-    root = find_course_root()
+    course = _course()
     if args.days is None and args.hours is None and args.minutes is None:
         print("mlse extension: say how long, e.g. --days 2 or --hours 36 (--days 0 removes it)",
               file=sys.stderr)
         return 2
     delta = timedelta(days=args.days or 0, hours=args.hours or 0, minutes=args.minutes or 0)
-    info = grant_extension(root, args.assignment, args.student, delta)
+    info = grant_extension(course, args.assignment, args.student, delta)
     if info["duedate"] is None:
         print(f"{args.student}: extension of {delta} recorded for {args.assignment}, but "
               f"{args.assignment} has no due date in the gradebook, so nothing is late yet "
@@ -150,13 +167,12 @@ def cmd_extension(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ..course import require_gradebook
     from ..outputs.report import write_report
 
-    root = find_course_root()
-    require_gradebook(root)
-    for assignment in _assignments(root, args.assignment):
-        page = write_report(root, assignment, root / args.output)
+    course = _course()
+    course.require_gradebook()
+    for assignment in _assignments(course, args.assignment):
+        page = write_report(course, assignment, course.root / args.output)
         print(f"wrote {page}")
     return 0
 
@@ -164,22 +180,21 @@ def cmd_report(args) -> int:
 def cmd_demo_class(args) -> int:
     from ..demo import make_demo_class
 
-    root = find_course_root()
-    students = make_demo_class(root, args.n, seed=args.seed)
+    course = _course()
+    students = make_demo_class(course, args.n, seed=args.seed)
     profiles = {}
     for s in students:
         profiles[s.profile] = profiles.get(s.profile, 0) + 1
     mix = ", ".join(f"{n} {p}" for p, n in sorted(profiles.items()))
-    print(f"wrote {len(students)} demo students' submissions of {', '.join(list_assignments(root))} "
-          f"into submitted/ ({mix})")
+    print(f"wrote {len(students)} demo students' submissions of {', '.join(course.assignments())} "
+          f"into {_shown(course, course.submitted)} ({mix})")
     return 0
 
 
 def cmd_student_edition(args) -> int:
     from ..edition import build_student_edition
 
-    root = find_course_root()
-    written = build_student_edition(root, args.out)
+    written = build_student_edition(_course(), args.out)
     print(f"wrote the student edition to {args.out}: {', '.join(written)}")
     print("checked: no solutions, no hidden tests. Learners run `make course`, and "
           "`mlse check NOTEBOOK` there grades with the visible tests.")

@@ -283,13 +283,13 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
     from nbgrader.api import Gradebook
 
     from .. import attention
-    from ..course import course_dirs, require_gradebook
+    from ..course import Course
     from ..workspace import notebooks_of
 
-    root = Path(root).resolve()
+    course = Course.of(root)
+    root = course.root
     options = options or LmsCollect()
-    dirs = course_dirs(root)
-    db_url = require_gradebook(root)
+    db_url = course.require_gradebook()
     zip_path = Path(zip_path)
     if not zip_path.is_file():
         raise CollectError(f"No file at {zip_path}: nothing was collected.")
@@ -297,7 +297,7 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
         raise CollectError(f"{zip_path} is not a zip file: download the submissions again with "
                            f"Canvas's 'Download Submissions' or Moodle's 'Download all "
                            f"submissions'. Nothing was collected.")
-    expected = {nb.name for nb in notebooks_of(dirs.source / assignment)}
+    expected = {nb.name for nb in notebooks_of(course.source_of(assignment))}
     limit = int(options.max_notebook_mb * 1e6)
     report = CollectReport(assignment)
     # (student, notebook) -> (named right, time, version, member, info)
@@ -414,10 +414,10 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 report.notes.append(f"{member}: renamed to {name}, the assignment's only notebook")
             data = _read_member(zf, zi, limit)
             problem = _check_notebook(data, limit)
-            folder = dirs.submission(student, assignment)
+            folder = course.submission(student, assignment)
             if problem:
                 report.refused.append((student, member, problem))
-                attention.mark(root, gb, assignment, student,
+                attention.mark(course, gb, assignment, student,
                                f"the new submission {member} was refused by mlse collect: {problem}",
                                "collect")
                 continue
@@ -428,9 +428,9 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                 roster.refresh()
             if info.late:
                 report.late.append(student)
-            _keep_lms_record(root, assignment, student, info, member, when)
+            _keep_lms_record(course, assignment, student, info, member, when)
             dest = folder / name
-            old_time = _read_stamp(folder / "timestamp.txt")
+            old_time = course.timestamp(folder)
             if dest.is_file() and dest.read_bytes() == data:
                 report.unchanged.append((student, member))
                 continue
@@ -440,8 +440,8 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                                     f"UTC); kept the newer one")
                 continue
             if folder.is_dir() and any(folder.iterdir()):
-                keep = (Path(root) / attention.STATE_DIR / "versions" / assignment / student /
-                        (old_time or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ"))
+                keep = course.state_path("versions", assignment, student,
+                                         (old_time or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ"))
                 keep.mkdir(parents=True, exist_ok=True)
                 for f in folder.iterdir():
                     if f.is_file():
@@ -452,9 +452,9 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
             tmp = dest.with_name(dest.name + ".collecting")
             tmp.write_bytes(data)
             tmp.replace(dest)
-            (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+            course.write_timestamp(folder, when)
             report.collected.append((student, member, str(dest.relative_to(root))))
-            attention.new_version(root, assignment, student)
+            attention.new_version(course, assignment, student)
         if report.late:
             try:
                 due = gb.find_assignment(assignment).duedate
@@ -465,57 +465,28 @@ def collect_zip(root: str | Path, assignment: str, zip_path: str | Path, add_unk
                                     f"{assignment} has no due date in the gradebook, so nbgrader "
                                     f"computes no lateness: set one with `nbgrader db assignment "
                                     f"add {assignment} --duedate=...`")
-    _write_log(root, report)
+    course.write_log("collect", report.assignment, report.to_json())
     return report
 
 
-def _keep_lms_record(root: Path, assignment: str, student: str, info: LmsFile, member: str,
+LMS_RECORD = "lms.json"  # in the course's .mlse/
+
+
+def _keep_lms_record(course, assignment: str, student: str, info: LmsFile, member: str,
                      when: datetime) -> None:
     """What the LMS said about the submission collected last (its id, file, time and late flag),
     in ``.mlse/lms.json``; the export shows the late flag beside nbgrader's own lateness."""
-    from .. import attention
-
-    path = attention.state_dir(root) / "lms.json"
-    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = course.read_json(LMS_RECORD)
     data[f"{assignment}/{student}"] = {"lms": info.lms, "lms_user_id": info.uid, "file": member,
                                        "submitted": when.isoformat(), "late": info.late}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    course.write_json(LMS_RECORD, data)
 
 
-def lms_records(root: str | Path) -> dict[tuple[str, str], dict]:
+def lms_records(root) -> dict[tuple[str, str], dict]:
     """(assignment, student) -> what the LMS said about the last collected submission."""
-    from .. import attention
+    from ..course import Course
 
-    path = attention.state_dir(root) / "lms.json"
-    if not path.is_file():
-        return {}
-    return {tuple(k.split("/", 1)): v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-
-
-def _read_stamp(path: Path) -> datetime | None:
-    from nbgrader.utils import parse_utc
-
-    if not path.is_file():
-        return None
-    try:
-        when = parse_utc(path.read_text().strip())
-    except (ValueError, OverflowError):
-        return None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
-
-
-def _write_log(root: Path, report: CollectReport) -> None:
-    """Everything collect did, as JSON, in .mlse/logs/ (one file per run)."""
-    from .. import attention
-
-    logs = Path(root) / attention.STATE_DIR / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    (logs / f"collect-{report.assignment}-{stamp}.json").write_text(
-        json.dumps(report.to_json(), indent=1), encoding="utf-8")
+    return {tuple(k.split("/", 1)): v for k, v in Course.of(root).read_json(LMS_RECORD).items()}
 
 
 def print_collect_report(report: CollectReport, console=None, verbose: bool = False) -> None:

@@ -120,27 +120,14 @@ class SummaryLine:
 # What to grade
 
 
-def submissions_of(root: str | Path, assignment: str) -> list[str]:
-    """Students with a submission of ``assignment`` in ``submitted/STUDENT/ASSIGNMENT/``."""
-    submitted = Path(root) / "submitted"
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+def submissions_of(root, assignment: str) -> list[str]:
+    """Students with a submission of ``assignment`` (in the course's submitted folder)."""
+    from ..course import Course
+
+    return Course.of(root).submitters(assignment)
 
 
-def _timestamp(folder: Path):
-    from nbgrader.utils import parse_utc
-
-    path = folder / "timestamp.txt"
-    if not path.is_file() or not path.read_text().strip():
-        return None
-    try:
-        return parse_utc(path.read_text().strip())
-    except ValueError:
-        return None
-
-
-def needs_grading(root: str | Path, assignment: str, student: str, graded: set[str]) -> bool:
+def needs_grading(root, assignment: str, student: str, graded: set[str]) -> bool:
     """nbgrader's own rule for skipping a submission without ``--force``, and one more.
 
     A submission is skipped when ``autograded/STUDENT/ASSIGNMENT/`` holds every submitted notebook
@@ -149,19 +136,19 @@ def needs_grading(root: str | Path, assignment: str, student: str, graded: set[s
     the submitted files are not the ones that were graded (a notebook replaced by hand keeps the
     old ``timestamp.txt``: its old grade must not look current).
     """
-    from ..course import course_dirs
+    from ..course import Course
 
-    dirs = course_dirs(root)
-    src = dirs.submitted / student / assignment
-    dest = dirs.autograded / student / assignment
+    course = Course.of(root)
+    src = course.submission(student, assignment)
+    dest = course.autograded_of(student, assignment)
     if student not in graded or not dest.is_dir():
         return True
     if any(not (dest / nb.name).exists() for nb in src.glob("*.ipynb")):
         return True
-    recorded = _graded_digest_path(root, assignment, student)
-    if recorded.is_file() and recorded.read_text().strip() != submission_digest(src):
+    recorded = course.read_state(_graded_digest(assignment, student))
+    if recorded is not None and recorded.strip() != submission_digest(src):
         return True
-    new, old = _timestamp(src), _timestamp(dest)
+    new, old = course.timestamp(src), course.timestamp(dest)
     return bool(new and old and new > old)
 
 
@@ -177,54 +164,39 @@ def submission_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _graded_digest_path(root: str | Path, assignment: str, student: str) -> Path:
-    from ..attention import state_dir
+def _graded_digest(assignment: str, student: str) -> Path:
+    """Where, in the course's ``.mlse/``, the digest of the files last graded is kept."""
+    return Path("graded") / assignment / f"{student}.sha256"
 
-    return state_dir(root) / "graded" / assignment / f"{student}.sha256"
 
-
-def _record_graded(root: str | Path, job: "GradeJob") -> None:
+def _record_graded(course, job: "GradeJob") -> None:
     """Remember which files were graded (see :func:`needs_grading`); written atomically."""
-    from ..course import course_dirs
-
-    path = _graded_digest_path(root, job.assignment, job.student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(submission_digest(course_dirs(root).submitted / job.student / job.assignment))
-    os.replace(partial, path)
+    course.write_state(_graded_digest(job.assignment, job.student),
+                       submission_digest(course.submission(job.student, job.assignment)))
 
 
 # --------------------------------------------------------------------------------------------
 # The worker: one submission, in a private workspace
 
 
-def _load_course_config(workspace: Path, extra: dict):
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
+def _private_workspace(job: GradeJob):
+    """A throwaway course folder holding exactly what grading (job.student, job.assignment)
+    reads, laid out as the course's nbgrader_config.py says, with its own gradebook."""
+    from ..course import Course
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(workspace)).load_config()
-    config.merge(Config(extra))
-    config.CourseDirectory.root = str(workspace)
-    return config
-
-
-def _private_workspace(job: GradeJob) -> Path:
-    """A throwaway course folder holding exactly what grading (job.student, job.assignment) reads."""
-    root = Path(job.course_root).resolve()
+    course = Course(job.course_root)
     ws = Path(tempfile.mkdtemp(prefix=f"mlse-grade-{job.assignment}-{job.student}-",
                                dir=job.workspace_parent or None))
-    shutil.copy2(root / "nbgrader_config.py", ws / "nbgrader_config.py")
-    dirs = _course_dirs(root)  # folder names as nbgrader_config.py sets them (issue 17)
-    shutil.copytree(dirs.source / job.assignment, ws / dirs.source.relative_to(root) / job.assignment,
-                    ignore=_IGNORE)
-    shutil.copytree(dirs.submission(job.student, job.assignment),
-                    ws / dirs.submitted.relative_to(root) / job.student / job.assignment, ignore=_IGNORE)
-    release = dirs.release / job.assignment
-    if release.is_dir() and release != dirs.source / job.assignment:
+    course.copy_config_to(ws)
+    private = Course(ws)
+    a, s = job.assignment, job.student
+    shutil.copytree(course.source_of(a), private.source_of(a), ignore=_IGNORE)
+    shutil.copytree(course.submission(s, a), private.submission(s, a), ignore=_IGNORE)
+    if course.release_of(a).is_dir() and course.release_of(a) != course.source_of(a):
         # intake compares a submission with the released exercise
-        shutil.copytree(release, ws / dirs.release.relative_to(root) / job.assignment, ignore=_IGNORE)
-    shutil.copyfile(job.gradebook_snapshot, ws / "gradebook.db")
-    return ws
+        shutil.copytree(course.release_of(a), private.release_of(a), ignore=_IGNORE)
+    shutil.copyfile(job.gradebook_snapshot, private.db_path)
+    return private
 
 
 def grade_in_workspace(job: GradeJob) -> WorkerResult:
@@ -252,10 +224,10 @@ def grade_in_workspace(job: GradeJob) -> WorkerResult:
     saved_stderr = os.dup(2)
     try:
         ws = _private_workspace(job)
-        workspace = str(ws)
+        workspace = str(ws.root)
         # The kernels nbgrader starts inherit this process's stderr: keep their chatter (and
         # SQLAlchemy's warnings from inside nbgrader) out of the instructor's progress bar.
-        with open(ws / "worker-stderr.log", "wb") as err:
+        with open(ws.root / "worker-stderr.log", "wb") as err:
             os.dup2(err.fileno(), 2)
         warnings.simplefilter("ignore")
         outcome = intake.inspect(ws, job.assignment, job.student)
@@ -266,11 +238,11 @@ def grade_in_workspace(job: GradeJob) -> WorkerResult:
         if outcome.status == "no_submission" or ("symlink" in outcome.codes and outcome.status == "nothing_gradable"):
             success, error = False, f"intake: {outcome.summary()}"
         else:
-            settings = {"SandboxedKernelManager.course_root": str(ws), **_flatten(job.extra_config)}
+            settings = {"SandboxedKernelManager.course_root": str(ws.root), **_flatten(job.extra_config)}
             if not job.sandbox:
                 settings["SandboxedKernelManager.namespaces"] = False
             prepared = None if outcome.status == "nothing_gradable" else outcome.submitted_directory
-            result = autograde(ws, job.assignment, job.student, settings=settings,
+            result = autograde(ws.root, job.assignment, job.student, settings=settings,
                                submitted_directory=prepared, log=logger)
             incidents += result.incidents
             if outcome.status == "nothing_gradable":
@@ -352,12 +324,14 @@ def merge_into_gradebook(gb, private_db_url: str, assignment: str, student: str)
         gb.db.commit()
 
 
-def _copy_autograded(result: WorkerResult) -> None:
-    """Replace the class's autograded/STUDENT/ASSIGNMENT with the worker's (or remove it on a
-    failure, as nbgrader does, so that a rerun tries the submission again)."""
+def _copy_autograded(course, result: WorkerResult) -> None:
+    """Replace the class's autograded copy of the submission with the worker's (or remove it on
+    a failure, as nbgrader does, so that a rerun tries the submission again)."""
+    from ..course import Course
+
     job = result.job
-    dest = Path(job.course_root) / "autograded" / job.student / job.assignment
-    src = Path(result.workspace) / "autograded" / job.student / job.assignment
+    dest = course.autograded_of(job.student, job.assignment)
+    src = Course(result.workspace).autograded_of(job.student, job.assignment)
     if dest.exists():
         remove_tree(dest)  # never recursing, whatever the submission's folders look like
     if result.success and src.is_dir():
@@ -480,28 +454,34 @@ def grade_assignment(root: str | Path, assignment: str, *, workers: int | None =
     are skipped (nbgrader's rule, see :func:`needs_grading`). ``progress`` is called after each
     submission, in the parent process. One failing submission never stops the others.
     """
-    root = Path(root).resolve()
-    source = _course_dirs(root).source
-    if not (source / assignment).is_dir():
-        raise GradingError(f"No assignment {assignment!r} in {source}.")
-    _require_gradebook(root)
-    with course_lock(root), _deferred_interrupts() as interrupts:
-        return _grade_assignment_locked(root, assignment, workers=workers, force=force,
+    from ..course import Course, GradebookMissing
+
+    course = Course.of(root)
+    if not course.source_of(assignment).is_dir():
+        raise GradingError(f"No assignment {assignment!r} in {course.source}.")
+    try:  # grading never creates an empty class gradebook by accident
+        course.require_gradebook()
+    except GradebookMissing as missing:
+        raise GradingError(str(missing)) from None
+    if course.db_path is None:
+        raise GradingError(f"mlse grade needs a SQLite gradebook; this course's is {course.db_url}.")
+    with course_lock(course), _deferred_interrupts() as interrupts:
+        return _grade_assignment_locked(course, assignment, workers=workers, force=force,
                                         extra_config=extra_config, sandbox=sandbox,
                                         students=students, progress=progress, interrupts=interrupts)
 
 
-def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, extra_config, sandbox,
+def _grade_assignment_locked(course, assignment: str, *, workers, force, extra_config, sandbox,
                              students, progress, interrupts) -> list[SummaryLine]:
     from nbgrader.api import Gradebook, MissingEntry
 
-    from ..gradebook import db_url_for
+    from ..course import Course
 
-    wanted = list(students) if students is not None else submissions_of(root, assignment)
+    wanted = list(students) if students is not None else course.submitters(assignment)
     outcomes: list[SummaryLine] = []
     skipped: list[SummaryLine] = []
     to_grade: list[str] = []
-    with Gradebook(db_url_for(root)) as gb:
+    with Gradebook(course.db_url) as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
@@ -510,7 +490,7 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
                 f"{assignment}` first (it runs nbgrader generate_assignment).") from None
         graded = {s.student.id for s in gb.assignment_submissions(assignment)}
         for student in wanted:
-            if force or needs_grading(root, assignment, student, graded):
+            if force or needs_grading(course, assignment, student, graded):
                 to_grade.append(student)
             else:
                 score, max_score = _score(gb, assignment, student)
@@ -533,14 +513,14 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
     tmp = Path(tempfile.mkdtemp(prefix="mlse-grade-run-"))
     gb = None
     try:
-        snapshot = snapshot_gradebook(root / "gradebook.db", tmp / "gradebook-snapshot.db")
-        jobs = [GradeJob(str(root), assignment, student, str(snapshot), dict(extra_config or {}), sandbox,
+        snapshot = snapshot_gradebook(course.db_path, tmp / "gradebook-snapshot.db")
+        jobs = [GradeJob(str(course.root), assignment, student, str(snapshot), dict(extra_config or {}), sandbox,
                          workspace_parent=str(tmp))
                 for student in to_grade]
 
         def on_start() -> None:  # every worker exists: now open the gradebook, start reporting
             nonlocal gb
-            gb = Gradebook(db_url_for(root))
+            gb = Gradebook(course.db_url)
             report_skipped()
 
         def on_result(result: WorkerResult) -> None:
@@ -548,9 +528,9 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
             with interrupts.held():  # Ctrl-C waits until this student's rows are all written
                 try:
                     if result.workspace:
-                        merge_into_gradebook(gb, f"sqlite:///{result.workspace}/gradebook.db",
+                        merge_into_gradebook(gb, Course(result.workspace).db_url,
                                              job.assignment, job.student)
-                        _copy_autograded(result)
+                        _copy_autograded(course, result)
                 except Exception:  # noqa: BLE001
                     gb.db.rollback()
                     result.success = False
@@ -559,8 +539,8 @@ def _grade_assignment_locked(root: Path, assignment: str, *, workers, force, ext
                     if result.workspace:
                         remove_tree(result.workspace)  # never raises, never recurses
                 reason = "" if result.success else (result.error or "grading failed")
-                _record_attention(root, gb, job, reason)
-                _record_graded(root, job)
+                _record_attention(course, gb, job, reason)
+                _record_graded(course, job)
                 if result.success and result.incidents:
                     _flag_in(gb, job)  # tampering signs: graded, and marked for a person
                 score, max_score = _score(gb, job.assignment, job.student)
@@ -592,23 +572,6 @@ class GradingInterrupted(KeyboardInterrupt):
         self.assignment, self.done, self.not_done = assignment, done, not_done
 
 
-def _course_dirs(root: Path):
-    from ..course import course_dirs
-
-    return course_dirs(root)
-
-
-def _require_gradebook(root: Path) -> None:
-    """Grading never creates an empty class gradebook by accident; the reason is a GradingError,
-    like every other reason `mlse grade` cannot start."""
-    from ..course import GradebookMissing, require_gradebook
-
-    try:
-        require_gradebook(root)
-    except GradebookMissing as missing:
-        raise GradingError(str(missing)) from None
-
-
 def _flag_in(gb, job: GradeJob) -> None:
     """Mark a graded submission's notebooks ``flagged`` in the class gradebook."""
     from nbgrader.api import MissingEntry
@@ -621,7 +584,7 @@ def _flag_in(gb, job: GradeJob) -> None:
         pass
 
 
-def _record_attention(root: Path, gb, job: GradeJob, reason: str) -> None:
+def _record_attention(root, gb, job: GradeJob, reason: str) -> None:
     """A failed submission is put in the needs-attention state (old scores cleared, notebooks
     flagged, old feedback moved aside: :mod:`mlse.attention`); a graded one leaves it."""
     from .. import attention
@@ -635,18 +598,18 @@ def _record_attention(root: Path, gb, job: GradeJob, reason: str) -> None:
         gb.db.rollback()
 
 
-def failed_students(root: str | Path, assignment: str) -> list[str]:
+def failed_students(root, assignment: str) -> list[str]:
     """``--only-failed``: students whose last grading of ``assignment`` failed (in the
     needs-attention state from grading, or a submission with no autograded copy)."""
     from .. import attention
-    from ..course import course_dirs
+    from ..course import Course
 
-    dirs = course_dirs(root)
-    out = {s for (a, s), r in attention.reasons(root, assignment).items() if r.get("stage") != "collect"}
-    for student in submissions_of(root, assignment):
-        if not (dirs.autograded / student / assignment).is_dir():
+    course = Course.of(root)
+    out = {s for (a, s), r in attention.reasons(course, assignment).items() if r.get("stage") != "collect"}
+    for student in course.submitters(assignment):
+        if not course.autograded_of(student, assignment).is_dir():
             out.add(student)
-    return sorted(s for s in out if (dirs.submitted / s / assignment).is_dir())
+    return sorted(s for s in out if course.submission(s, assignment).is_dir())
 
 
 class CourseBusy(GradingError):
@@ -657,10 +620,10 @@ class course_lock:  # noqa: N801  (used as a context manager, like a function)
     """One grading run per course: an exclusive ``flock`` on ``.mlse/grade.lock``, released when
     the run ends (or its process dies: the kernel drops the lock)."""
 
-    def __init__(self, root: str | Path):
-        from ..attention import state_dir
+    def __init__(self, root):
+        from ..course import Course
 
-        self.path = state_dir(root) / "grade.lock"
+        self.path = Course.of(root).state_path("grade.lock")
 
     def __enter__(self):
         import fcntl

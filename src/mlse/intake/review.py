@@ -47,9 +47,7 @@ import nbformat
 from ..notebook_cells import grade_id, names_bound, nbgrader_meta
 from .code_reading import dynamic_code
 
-__all__ = ["Problem", "IntakeReport", "inspect", "INTAKE_DIR"]
-
-INTAKE_DIR = ".mlse/intake"  # relative to the course root; nbgrader's layout below it
+__all__ = ["Problem", "IntakeReport", "inspect"]
 
 RISKY = re.compile(r"os\._exit|os\.fork|os\.kill|ctypes|signal\.signal|socket|subprocess|os\.system|"
                    r"resource\.setrlimit")
@@ -322,18 +320,20 @@ def _compare(release, nb, name: str, problems: list[Problem]):
     return nb
 
 
-def inspect(course_root: str | Path, assignment: str, student: str, *,
-            submitted: str = "submitted", release: str | Path | None = None,
-            prepare: bool = True) -> IntakeReport:
-    """Inspect ``submitted/STUDENT/ASSIGNMENT`` against the released exercise.
+def inspect(course_root, assignment: str, student: str, *,
+            release: str | Path | None = None, prepare: bool = True) -> IntakeReport:
+    """Inspect ``student``'s submission of ``assignment`` against the released exercise.
 
-    ``release`` is the folder of released notebooks (default: ``exercises/ASSIGNMENT``, this
-    course's nbgrader release directory). With ``prepare`` (the default), writes the repaired
-    copy that should be graded and returns its location in the outcome.
+    ``course_root``: the course (a :class:`~mlse.course.Course` or its folder). ``release`` is
+    the folder of released notebooks (default: the course's release folder of the assignment).
+    With ``prepare`` (the default), writes the repaired copy that should be graded
+    (:meth:`~mlse.course.Course.intake_of`) and returns its location in the outcome.
     """
-    root = Path(course_root).resolve()
-    folder = root / submitted / student / assignment
-    release_dir = Path(release) if release else root / "exercises" / assignment
+    from ..course import Course
+
+    course = Course.of(course_root)
+    folder = course.submission(student, assignment)
+    release_dir = Path(release) if release else course.release_of(assignment)
     expected = {p.name: nbformat.read(p, as_version=4) for p in sorted(release_dir.glob("*.ipynb"))}
     if not expected:
         raise FileNotFoundError(f"no released notebooks in {release_dir}: run `mlse release {assignment}`")
@@ -387,7 +387,7 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
         status = "ok"
     outcome = IntakeReport(student, assignment, status, problems)
     if prepare:
-        dest = root / INTAKE_DIR / student / assignment
+        dest = course.intake_of(student, assignment)
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
@@ -411,5 +411,5 @@ def inspect(course_root: str | Path, assignment: str, student: str, *,
             problems.append(Problem("missing_notebook", "", "nothing gradable was handed in: the blank "
                                     "exercise is graded in its place (0 on every test)"))
         outcome.prepared = dest
-        outcome.submitted_directory = INTAKE_DIR
+        outcome.submitted_directory = course.INTAKE_STEP
     return outcome

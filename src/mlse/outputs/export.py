@@ -57,22 +57,25 @@ class Standing:
     timestamp: str = ""
 
 
-def _parts_of(root: Path | None, assignment: str) -> dict[str, dict[str, str]]:
+def _parts_of(root, assignment: str) -> dict[str, dict[str, str]]:
     """notebook -> grade id -> part title (from the source notebooks' headings)."""
     from .report import part_of_cells
 
     if root is None:
         return {}
-    from ..course import course_dirs
+    from ..course import Course
     from ..workspace import notebooks_of
 
-    return {nb.stem: part_of_cells(nb) for nb in notebooks_of(course_dirs(root).source / assignment)}
+    return {nb.stem: part_of_cells(nb) for nb in notebooks_of(Course.of(root).source_of(assignment))}
 
 
-def standings(gb, root: Path | None, assignments: list[str] | None = None) -> tuple[list, dict, dict]:
+def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dict, dict]:
     """(assignment rows, {(student, assignment): Standing}, {assignment: {part: max score}}) for
-    every student of the gradebook."""
+    every student of the gradebook. ``root``: the course (a Course or its folder), or None."""
     from .. import attention
+    from ..course import Course
+
+    root = Course.of(root) if root is not None else None
 
     rows = sorted(gb.assignments, key=lambda a: a.name)
     if assignments:
@@ -249,13 +252,13 @@ def export_grades(root: str | Path, output: str | Path | None = None, fmt: str =
     """Run one exporter on the class gradebook, configured from nbgrader_config.py (the same
     plugin ``nbgrader export --exporter=...`` runs). Returns the exporter (``written``,
     ``pending`` and, for Canvas, ``without_id``)."""
-    from ..course import load_config, require_gradebook
+    from ..course import Course
 
-    root = Path(root).resolve()
-    db_url = require_gradebook(root)
+    course = Course.of(root)
+    db_url = course.require_gradebook()
     cls = {"csv": PartsCsvExporter, "canvas": CanvasExporter}[fmt]
-    plugin = cls(config=load_config(root))
-    plugin.course_root = str(root)
+    plugin = cls(config=course.config)
+    plugin.course_root = str(course.root)
     if output is not None:
         plugin.to = str(output)
     plugin.student = list(students or [])

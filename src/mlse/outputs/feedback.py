@@ -248,16 +248,15 @@ def generate_feedback(root: str | Path, assignment: str,
     import tempfile
 
     from .. import attention
-    from ..course import course_dirs, require_gradebook
+    from ..course import Course
     from ..nbgrader_cli import NbgraderError, run_nbgrader
 
-    root = Path(root).resolve()
-    require_gradebook(root)
-    dirs = course_dirs(root)
-    graded = dirs.autograded
-    all_graded = sorted(p.name for p in graded.iterdir() if (p / assignment).is_dir()) \
-        if graded.is_dir() else []
-    waiting = attention.reasons(root, assignment)
+    course = Course.of(root)
+    root = course.root
+    course.require_gradebook()
+    graded = course.autograded
+    all_graded = course.graded_students(assignment)
+    waiting = attention.reasons(course, assignment)
     results = []
     if students:
         unknown = [s for s in students if s not in all_graded]
@@ -286,10 +285,11 @@ def generate_feedback(root: str | Path, assignment: str,
             run_nbgrader(args, cwd=root)
         except NbgraderError as exc:  # nbgrader goes on past a bad notebook, then exits non-zero
             note = str(exc).splitlines()[0]
+        staged = Course(root, course.config, extra={"CourseDirectory": {"feedback_directory": str(tmp)}})
         for student in wanted:
-            for nb_path in sorted((graded / student / assignment).glob("*.ipynb")):
-                results.append(_check_and_place(tmp / student / assignment / (nb_path.stem + ".html"),
-                                                nb_path, dirs.feedback / student / assignment,
+            for nb_path in sorted(course.autograded_of(student, assignment).glob("*.ipynb")):
+                html = staged.feedback_of(student, assignment) / (nb_path.stem + ".html")
+                results.append(_check_and_place(html, nb_path, course.feedback_of(student, assignment),
                                                 student, root, note))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import nbformat
 
-from ..gradebook import db_url_for
 from ..workspace import notebooks_of
 
 __all__ = ["ItemAnalysis", "TestStat", "PartStat", "analyse", "write_report"]
@@ -103,18 +102,20 @@ def _failure_message(cell) -> str | None:
     return None
 
 
-def analyse(root: str | Path, assignment: str) -> ItemAnalysis:
+def analyse(root, assignment: str) -> ItemAnalysis:
     from nbgrader.api import Gradebook
 
-    root = Path(root)
-    parts_of = {nb.stem: part_of_cells(nb) for nb in notebooks_of(root / "solutions" / assignment)}
+    from ..course import Course
+
+    course = Course.of(root)
+    parts_of = {nb.stem: part_of_cells(nb) for nb in notebooks_of(course.source_of(assignment))}
     tests: dict[tuple[str, str], TestStat] = {}
     part_points: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
     totals, not_graded, needs_manual = {}, [], 0
     from .. import attention
 
-    waiting = {s for (_, s) in attention.reasons(root, assignment)}  # grades that are not current
-    with Gradebook(db_url_for(root)) as gb:
+    waiting = {s for (_, s) in attention.reasons(course, assignment)}  # grades that are not current
+    with Gradebook(course.db_url) as gb:
         assignment_row = gb.find_assignment(assignment)
         max_score = assignment_row.max_score
         for sub in gb.assignment_submissions(assignment):
@@ -124,7 +125,7 @@ def analyse(root: str | Path, assignment: str) -> ItemAnalysis:
                 continue
             graded_nbs = {}
             for nb in sub.notebooks:
-                path = root / "autograded" / student / assignment / f"{nb.name}.ipynb"
+                path = course.autograded_of(student, assignment) / f"{nb.name}.ipynb"
                 if path.is_file():
                     graded_nbs[nb.name] = {c.metadata.get("nbgrader", {}).get("grade_id"): c
                                            for c in nbformat.read(path, as_version=4).cells}

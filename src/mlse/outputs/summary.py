@@ -8,9 +8,7 @@ reason, the lists) goes to a JSON log in ``.mlse/logs/``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = ["GradeSummary", "grade_summary", "print_grade_summary"]
@@ -30,21 +28,20 @@ class GradeSummary:
     log: str = ""
 
 
-def grade_summary(root: str | Path, assignment: str, outcomes: list) -> GradeSummary:
+def grade_summary(root, assignment: str, outcomes: list) -> GradeSummary:
     from nbgrader.api import Gradebook
 
     from .. import attention
-    from ..course import course_dirs
+    from ..course import Course
 
-    root = Path(root)
-    dirs = course_dirs(root)
+    course = Course.of(root)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "skipped", "failed")}
     failed = [(o.student, o.message) for o in outcomes if o.status == "failed"]
     failed_ids = {s for s, _ in failed}
-    waiting = [(s, r["reason"]) for (a, s), r in sorted(attention.reasons(root, assignment).items())
+    waiting = [(s, r["reason"]) for (a, s), r in sorted(attention.reasons(course, assignment).items())
                if s not in failed_ids]
     manual_answers, manual_points, manual_students = 0, 0.0, set()
-    with Gradebook(dirs.db_url) as gb:
+    with Gradebook(course.db_url) as gb:
         roster = sorted(s.id for s in gb.students)
         for sub in gb.assignment_submissions(assignment):
             for nb in sub.notebooks:
@@ -53,29 +50,28 @@ def grade_summary(root: str | Path, assignment: str, outcomes: list) -> GradeSum
                         manual_answers += 1
                         manual_points += g.max_score
                         manual_students.add(sub.student.id)
-    missing = [s for s in roster if not (dirs.submitted / s / assignment).is_dir()]
+    missing = [s for s in roster if not course.submission(s, assignment).is_dir()]
     return GradeSummary(assignment, counts, failed, waiting, missing, manual_answers, manual_points,
                         sorted(manual_students), [asdict(o) for o in outcomes])
 
 
-def _write_log(root: Path, summary: GradeSummary) -> Path:
-    from ..attention import state_dir
+def _write_log(course, summary: GradeSummary) -> Path:
+    from ..course import Course
 
-    logs = state_dir(root) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    path = logs / f"grade-{summary.assignment}-{stamp}.json"
-    summary.log = str(path.relative_to(root))
-    path.write_text(json.dumps(asdict(summary), indent=1, default=str), encoding="utf-8")
-    return path
+    course = Course.of(course)
+    path = course.log_path("grade", summary.assignment)
+    summary.log = str(path.relative_to(course.root))
+    return course.write_log("grade", summary.assignment, asdict(summary), path)
 
 
-def print_grade_summary(root: str | Path, assignment: str, outcomes: list, console=None,
+def print_grade_summary(root, assignment: str, outcomes: list, console=None,
                         verbose: bool = False) -> GradeSummary:
     from rich.console import Console
     from rich.markup import escape
 
-    root = Path(root)
+    from ..course import Course
+
+    root = Course.of(root)
     console = console or Console(soft_wrap=True)
     summary = grade_summary(root, assignment, outcomes)
     _write_log(root, summary)

@@ -286,9 +286,12 @@ def _refuse_secrets(course_root: str, expose: list[str]) -> None:
     """Never expose a folder that holds the course's solutions, gradebook or submissions."""
     if not course_root:
         return
-    root = Path(course_root).resolve()
-    secrets = [root / n for n in ("solutions", "source", "gradebook.db", "submitted", "autograded",
-                                  "feedback", "release")]
+    from ..course import Course
+
+    course = Course.of(course_root)
+    secrets = [course.source, course.submitted, course.autograded, course.feedback, course.release]
+    if course.db_path is not None:
+        secrets.append(course.db_path)
     for path in expose:
         p = Path(path).resolve()
         leaked = [s for s in secrets if s == p or p in s.parents]
