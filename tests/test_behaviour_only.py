@@ -236,3 +236,16 @@ def test_repeating_an_import_of_the_set_up_is_not_flagged_by_intake():
     assert "check" in why("from collections import Counter as check")
     assert "Counter" in why("from mymodule import Counter")
     assert "exec" in why("exec('team_report = tangled_team_report')")
+
+
+def test_feedback_says_an_answer_cell_raised_once():
+    from mlse.outputs.feedback import RedactHiddenOutputs
+
+    answer = nbformat.v4.new_code_cell("x = undefined", metadata={"nbgrader": {"solution": True, "grade_id": "p1"}})
+    answer.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'undefined' is not defined",
+                                             traceback=[])]
+    redact = RedactHiddenOutputs()
+    for _ in range(2):
+        answer, _resources = redact.preprocess_cell(answer, {}, 0)
+    notes = [o for o in answer.outputs if o.get("output_type") == "stream"]
+    assert len(notes) == 1 and "raised NameError: name 'undefined' is not defined" in notes[0]["text"]
