@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from mlse.demo import make_demo_class  # noqa: E402
 from mlse.gradebook import db_url_for, gradebook_rows  # noqa: E402
-from mlse.grade.batch import _default_workers, grade_assignment  # noqa: E402
+from mlse.grade.batch import default_workers, grade_assignment  # noqa: E402
 from mlse.nbgrader_cli import environment_with_bin, run_nbgrader  # noqa: E402
 from mlse.workspace import list_assignments  # noqa: E402
 
@@ -93,7 +93,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["PATH"] = environment_with_bin()["PATH"]
     assignments = args.assignments or list_assignments(ROOT)
-    workers = args.workers or _default_workers()
+    workers = args.workers or default_workers()
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="mlse-bench-"))
     try:

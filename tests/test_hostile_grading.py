@@ -23,7 +23,8 @@ from conftest import ROOT, copy_course
 from mlse import intake
 from mlse.gradebook import cell_scores, db_url_for
 from hostile_cases import SECRET_ENV, Case, build_cases, read_probe, write_case
-from mlse.grade.one import GradeResult, autograde_one
+from mlse.grade.one import autograde_one
+from mlse.grade.result import Outcome
 from mlse.sandbox import isolation_available
 
 ASSIGNMENT = "m1_roles_warmup"
@@ -44,7 +45,7 @@ class HostileClass:
     workspace: Path
     cases: dict[str, Case]
     outcomes: dict[str, intake.IntakeReport]
-    results: dict[str, GradeResult]
+    results: dict[str, Outcome]
     scores: dict[str, dict[str, float | None]]
     submitted_before: dict[str, str]
     boxes: Path

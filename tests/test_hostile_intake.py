@@ -20,7 +20,9 @@ CASES = {c.name: c for c in build_cases(ROOT / "solutions" / ASSIGNMENT / NOTEBO
 
 @pytest.fixture
 def course(tmp_path):
-    """A course folder with the released exercise (intake needs nothing else)."""
+    """A course folder with its nbgrader_config.py (which names the release folder) and the
+    released exercise (intake needs nothing else)."""
+    (tmp_path / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
     (tmp_path / "exercises" / ASSIGNMENT).mkdir(parents=True)
     (tmp_path / "exercises" / ASSIGNMENT / NOTEBOOK).write_bytes((ROOT / "exercises" / ASSIGNMENT / NOTEBOOK).read_bytes())
     return tmp_path

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mlse.grade.output_guard import OutputGuard
+from mlse.sandbox.output_guard import OutputGuard
 from mlse.outputs.sanitize import SanitizeStudentOutputs, clean_html, leak_views
 from mlse.sandbox.cleanup import remove_tree
 from mlse.sandbox.kernel import KERNEL_ENV_NAMES, kernel_environment, sweep_stale_sandboxes

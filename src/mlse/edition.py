@@ -43,7 +43,7 @@ def _secret_lines(source: Path) -> tuple[set[str], set[str]]:
     code, visible tests)."""
     import nbformat
 
-    from .notebook_cells import SOLUTION_BEGIN, SOLUTION_END, hidden_regions
+    from .notebook_cells import hidden_regions, plain_lines, solution_lines
     from .outputs.feedback import _norm, significant_lines
 
     hidden: set[str] = set()
@@ -53,20 +53,8 @@ def _secret_lines(source: Path) -> tuple[set[str], set[str]]:
         for cell in nbformat.read(path, as_version=4).cells:
             for region in hidden_regions(cell.source):
                 hidden |= significant_lines(region.splitlines())
-            inside = hidden_inside = False
-            for line in cell.source.splitlines():
-                if SOLUTION_BEGIN in line:
-                    inside = True
-                elif SOLUTION_END in line:
-                    inside = False
-                elif "BEGIN HIDDEN TESTS" in line:
-                    hidden_inside = True
-                elif "END HIDDEN TESTS" in line:
-                    hidden_inside = False
-                elif inside:
-                    solution |= significant_lines([line])
-                elif not hidden_inside:
-                    visible.add(_norm(line))
+            solution |= significant_lines(solution_lines(cell.source))
+            visible |= {_norm(line) for line in plain_lines(cell.source)}
     return hidden - visible, solution - visible
 
 

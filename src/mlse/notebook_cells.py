@@ -14,8 +14,9 @@ from typing import Literal
 
 __all__ = [
     "HIDDEN_BEGIN", "HIDDEN_END", "SOLUTION_BEGIN", "SOLUTION_END",
-    "nbgrader_meta", "grade_id", "role", "is_answer", "is_autograded_test", "is_given_code",
-    "hidden_regions", "hidden_lines", "split_hidden", "solution_lines", "names_bound",
+    "nbgrader_meta", "grade_id", "role", "is_answer", "is_learners", "is_autograded_test",
+    "is_given_code", "describe", "hidden_regions", "hidden_lines", "split_hidden", "solution_lines",
+    "plain_lines", "names_bound",
 ]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -32,7 +33,7 @@ def nbgrader_meta(cell) -> dict:
 def grade_id(cell) -> str | None:
     """The cell's nbgrader grade_id, when nbgrader tracks the cell (answer, test or locked)."""
     meta = nbgrader_meta(cell)
-    if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+    if meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"):
         return meta.get("grade_id")
     return None
 
@@ -58,6 +59,17 @@ def role(cell) -> Role:
 
 def is_answer(cell) -> bool:
     return role(cell) == "answer"
+
+
+def is_learners(cell) -> bool:
+    """The learner writes in this cell (an answer, autograded or graded by hand)."""
+    return role(cell) in ("answer", "manual")
+
+
+def describe(cell) -> str:
+    """What the cell is, in a person's words: "test cell", "answer cell" or "locked cell"."""
+    kind = role(cell)
+    return {"test": "test cell", "answer": "answer cell", "manual": "answer cell"}.get(kind, "locked cell")
 
 
 def is_autograded_test(cell) -> bool:
@@ -109,6 +121,24 @@ def solution_lines(source: str) -> list[str]:
         elif "END SOLUTION" in line:
             inside = False
         elif inside:
+            out.append(line)
+    return out
+
+
+def plain_lines(source: str) -> list[str]:
+    """The lines outside every solution and hidden-test region (what a learner sees of the cell
+    in the released exercise), markers excluded."""
+    out, in_solution, in_hidden = [], False, False
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line:
+            in_solution = True
+        elif "END SOLUTION" in line:
+            in_solution = False
+        elif "BEGIN HIDDEN TESTS" in line:
+            in_hidden = True
+        elif "END HIDDEN TESTS" in line:
+            in_hidden = False
+        elif not (in_solution or in_hidden):
             out.append(line)
     return out
 

@@ -19,7 +19,8 @@ import nbformat
 
 from .outputs.feedback import RedactHiddenOutputs
 from .gradebook import cell_scores
-from .grade.batch import GradeJob, grade_in_workspace
+from .grade.worker import GradeJob, grade_in_workspace
+from .notebook_cells import grade_id
 from .outputs.report import part_of_cells
 from .workspace import find_course_root, make_workspace, submit_notebook
 
@@ -133,14 +134,14 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
         result = grade_in_workspace(GradeJob(str(ws.root), assignment, STUDENT, str(ws.db_path)))
         private = Course(result.workspace) if result.workspace else None
         graded_path = private.autograded_of(STUDENT, assignment) / notebook.name if private else None
-        if not result.success or graded_path is None or not graded_path.is_file():
+        if not result.ok or graded_path is None or not graded_path.is_file():
             raise RuntimeError(f"{notebook.name} could not be graded at all (is it a valid notebook, "
                                f"saved from Jupyter?). nbgrader said:\n{result.log[-1500:]}")
         graded = nbformat.read(graded_path, as_version=4)
         redact = RedactHiddenOutputs()
         cells = {}
         for i, cell in enumerate(graded.cells):
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            gid = grade_id(cell)
             if gid:
                 cells[gid] = redact.preprocess_cell(cell, {}, i)[0]
         source_nb = course.source_of(assignment) / notebook.name

@@ -71,7 +71,9 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from ..grade.batch import GradingInterrupted, failed_students, grade_with_progress
+    from ..grade.result import GradingInterrupted
+    from ..grade.selection import failed_students
+    from .grade_console import grade_with_progress
 
     course = _course()
     course.require_gradebook()

@@ -4,14 +4,14 @@
 with nbgrader's own preprocessor list except its Execute step, which is
 :class:`~mlse.judge.execute.JudgedExecute` (the student's code in a sandboxed kernel, the test
 cells in a judge kernel). Student code never runs in this process: only nbgrader, nbclient and
-the judge's bookkeeping do. Its result is a :class:`GradeResult` built from what happened
-(exceptions caught, warnings logged as records, incidents the judge counted), never parsed
-from log text.
+the judge's bookkeeping do. Its result is an :class:`~mlse.grade.result.Outcome` built from what
+happened (exceptions caught, warnings logged as records, the judge's findings handed back through
+nbgrader's resources), never parsed from log text.
 
 ``mlse grade`` calls :func:`autograde` inside its worker processes (one long-lived process per
 worker, so nbgrader is imported once per worker, not once per submission). :func:`autograde_one`
 runs the same function in a child process, for a caller that wants one submission graded with
-nothing of it in its own process; the child writes the GradeResult as JSON.
+nothing of it in its own process; the child writes the Outcome as JSON.
 """
 
 from __future__ import annotations
@@ -22,32 +22,11 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["GradeResult", "autograde", "autograde_one", "autograde_preprocessors"]
+from .result import FAILED, GRADED, Outcome
 
-
-@dataclass
-class GradeResult:
-    """What happened when one student's submission was autograded."""
-
-    student: str
-    assignment: str
-    ok: bool                       # nbgrader finished and wrote grades for this student
-    isolation: str                 # "root", "userns" or "none"
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-    error: str = ""                # why it did not finish, when ok is False (the exception)
-    incidents: list[str] = field(default_factory=list)   # what the judge saw that a person should
-    log_tail: str = ""             # the end of nbgrader's log, for a person to read
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "GradeResult":
-        return cls(**json.loads(text))
+__all__ = ["autograde", "autograde_one", "autograde_preprocessors"]
 
 
 def autograde_preprocessors() -> list:
@@ -81,12 +60,13 @@ class _Records(logging.Handler):
 
 
 def autograde(course_root: str | Path, assignment: str, student: str, *, settings: dict | None = None,
-              submitted_directory: str | None = None, log: logging.Logger | None = None) -> GradeResult:
+              submitted_directory: str | None = None, log: logging.Logger | None = None) -> Outcome:
     """Autograde ``student``'s submission of ``assignment`` in the course at ``course_root``.
 
     ``settings`` ({"Class.trait": value}) are applied over the course's nbgrader_config.py.
     ``submitted_directory`` (intake's repaired copy) replaces nbgrader's ``submitted`` folder.
-    Never raises for a bad submission: ``ok`` False and ``error`` say what happened.
+    Never raises for a bad submission: ``status`` "failed" and ``message`` say what happened;
+    ``incidents`` are the judge's findings (:data:`mlse.judge.execute.FINDINGS`).
     """
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
@@ -103,11 +83,17 @@ def autograde(course_root: str | Path, assignment: str, student: str, *, setting
     logger = log or logging.getLogger(f"mlse.grade.{assignment}.{student}")
     logger.addHandler(records)
     errors: list[str] = []
-    judged.INCIDENTS.clear()
+    findings: list[str] = []
 
     class _Autograde(Autograde):
         """nbgrader's Autograde, keeping the exception that stopped a notebook (nbgrader logs it
-        and goes on to the next student; here it is the result)."""
+        and goes on to the next student; here it is the result), and handing every notebook's
+        preprocessors the list the judge's findings go into."""
+
+        def init_single_notebook_resources(self, notebook_filename):
+            resources = super().init_single_notebook_resources(notebook_filename)
+            resources[judged.FINDINGS] = findings
+            return resources
 
         def convert_single_notebook(self, notebook_filename):
             try:
@@ -141,19 +127,19 @@ def autograde(course_root: str | Path, assignment: str, student: str, *, setting
     finally:
         logger.removeHandler(records)
     warnings = ([] if mode == "root" else [f"reduced isolation ({mode}): {reason}"]) + records.warnings
-    return GradeResult(student=student, assignment=assignment, ok=ok, isolation=mode,
-                       seconds=round(time.monotonic() - start, 2), warnings=warnings,
-                       error="" if ok else errors[0], incidents=list(judged.INCIDENTS),
-                       log_tail="" if ok else "\n".join(records.lines))
+    return Outcome(student, assignment, GRADED if ok else FAILED, isolation=mode,
+                   seconds=round(time.monotonic() - start, 2), warnings=warnings,
+                   message="" if ok else errors[0], incidents=findings,
+                   log="" if ok else "\n".join(records.lines))
 
 
 def autograde_one(course_root: str | Path, assignment: str, student: str, *,
                   cell_timeout: int | None = None, limits: dict | None = None,
                   require_isolation: bool = False, submitted_directory: str | None = None,
                   wall_timeout: float = 3600, notebook_timeout: int | None = None, warm: bool = True,
-                  sandbox_root: str | None = None) -> GradeResult:
+                  sandbox_root: str | None = None) -> Outcome:
     """:func:`autograde` in a child process (``python -m mlse.grade.one``), which writes its
-    :class:`GradeResult` as JSON; the child's exit status and log are never interpreted.
+    :class:`~mlse.grade.result.Outcome` as JSON; the child's exit status and log are never interpreted.
 
     ``cell_timeout`` overrides the course's ``Execute.timeout``, ``notebook_timeout`` the total
     budget per notebook; ``warm`` forks kernels from the caller's zygote (started on first use and
@@ -198,10 +184,10 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
         except subprocess.TimeoutExpired:
             tail = f"grading took longer than {wall_timeout:g} s and was stopped"
         if out.is_file():
-            return GradeResult.from_json(out.read_text())
-    return GradeResult(student=student, assignment=assignment, ok=False, isolation=isolation_available()[0],
-                       seconds=round(time.monotonic() - start, 2),
-                       error="the grading process ended without a result", log_tail=tail)
+            return Outcome.from_json(out.read_text())
+    return Outcome(student, assignment, FAILED, isolation=isolation_available()[0],
+                   seconds=round(time.monotonic() - start, 2),
+                   message="the grading process ended without a result", log=tail)
 
 
 def _main(argv: list[str]) -> None:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..notebook_cells import grade_id, names_bound, nbgrader_meta
+from ..notebook_cells import describe, grade_id, is_learners, names_bound, nbgrader_meta, role
 from .code_reading import dynamic_code
 
 __all__ = ["Problem", "IntakeReport", "inspect"]
@@ -95,18 +95,6 @@ class IntakeReport:
 
 
 
-def _is_test(meta: dict) -> bool:
-    return bool(meta.get("grade")) and not meta.get("solution")
-
-
-def _kind(meta: dict) -> str:
-    if _is_test(meta):
-        return "test cell"
-    if meta.get("solution"):
-        return "answer cell"
-    return "locked cell"
-
-
 def _read_notebook(path: Path) -> tuple[object | None, str | None, str]:
     """(notebook, problem code, message): the notebook when it reads, else why it does not."""
     try:
@@ -130,16 +118,15 @@ def _protected_names(release) -> set[str]:
     names: set[str] = set()
     answers: set[str] = set()
     for cell in release.cells:
-        meta = nbgrader_meta(cell)
         if cell.cell_type != "code":
             continue
         try:
             tree = ast.parse(cell.source)
         except SyntaxError:
             continue
-        if meta.get("locked") and not meta.get("solution") and not _is_test(meta):
+        if role(cell) == "given":
             names |= _bound_names(tree)
-        elif meta.get("solution"):
+        elif is_learners(cell):
             answers |= _bound_names(tree)
     return names - answers
 
@@ -160,8 +147,7 @@ def _given_imports(release) -> set[tuple]:
     import Counter`` when the set-up has it too) binds the very same object, and is not flagged."""
     found: set[tuple] = set()
     for cell in release.cells:
-        meta = nbgrader_meta(cell)
-        if cell.cell_type == "code" and meta.get("locked") and not meta.get("solution") and not _is_test(meta):
+        if cell.cell_type == "code" and role(cell) == "given":
             try:
                 found |= _imports(ast.parse(cell.source))
             except SyntaxError:
@@ -240,9 +226,8 @@ def _compare(release, nb, name: str, problems: list[Problem]):
             seen[grade_id(c)] = seen.get(grade_id(c), 0) + 1
     for gid, count in sorted(seen.items()):
         if count > 1 and gid in rel_cells:
-            meta = nbgrader_meta(rel_cells[gid][1])
-            kind = _kind(meta)
-            if meta.get("solution"):
+            kind = describe(rel_cells[gid][1])
+            if is_learners(rel_cells[gid][1]):
                 how = "all copies run in order; the last one is the graded answer"
                 # nbgrader would blank the earlier copies' metadata, then refuse the notebook as
                 # "old metadata format": make them plain cells of the student's instead
@@ -269,7 +254,7 @@ def _compare(release, nb, name: str, problems: list[Problem]):
             at = max(i for i, c in enumerate(nb.cells) if grade_id(c) == earlier[-1]) + 1
         nb.cells.insert(at, cell)
         present.add(gid)
-        kind = _kind(nbgrader_meta(cell))
+        kind = describe(cell)
         fix = ("put back from the exercise, so it is graded as if untouched" if kind != "answer cell"
                else "put back as the blank exercise cell (its answer is missing)")
         problems.append(Problem("deleted_cell", name, f"{name}: {kind} '{gid}' was deleted: {fix}"))
@@ -282,7 +267,7 @@ def _compare(release, nb, name: str, problems: list[Problem]):
         orig = rel_cells[gid][1]
         meta, orig_meta = nbgrader_meta(cell), nbgrader_meta(orig)
         if cell.cell_type != orig.cell_type:
-            problems.append(Problem("retyped_cell", name, f"{name}: {_kind(orig_meta)} '{gid}' was changed "
+            problems.append(Problem("retyped_cell", name, f"{name}: {describe(orig)} '{gid}' was changed "
                                     f"from {orig.cell_type} to {cell.cell_type}: changed back"))
             cell.cell_type = orig.cell_type
             if cell.cell_type == "code":
@@ -292,7 +277,7 @@ def _compare(release, nb, name: str, problems: list[Problem]):
                 cell.pop("outputs", None)
                 cell.pop("execution_count", None)
         edits = []
-        if not orig_meta.get("solution") and cell.source != orig.source:
+        if not is_learners(orig) and cell.source != orig.source:
             edits.append("its content")
             cell.source = orig.source
         changed = sorted(k for k in set(orig_meta) | set(meta) if k != "checksum" and orig_meta.get(k) != meta.get(k))
@@ -300,13 +285,12 @@ def _compare(release, nb, name: str, problems: list[Problem]):
             edits.append("its grading settings (" + ", ".join(changed) + ")")
             cell.metadata["nbgrader"] = copy.deepcopy(orig_meta)
         if edits:
-            problems.append(Problem("edited_locked_cell", name, f"{name}: {_kind(orig_meta)} '{gid}': "
+            problems.append(Problem("edited_locked_cell", name, f"{name}: {describe(orig)} '{gid}': "
                                     f"{' and '.join(edits)} had been edited: restored, graded as if untouched"))
 
     protected, given = _protected_names(release), _given_imports(release)
     for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        if cell.cell_type != "code" or (grade_id(cell) and not meta.get("solution")):
+        if cell.cell_type != "code" or (grade_id(cell) and not is_learners(cell)):
             continue
         why = _suspicious(cell, protected, given)
         if why:

@@ -24,7 +24,6 @@ rewritten by the learner's earlier cells).
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 from pathlib import Path
@@ -36,17 +35,21 @@ from traitlets import Integer
 
 from nbgrader.preprocessors import Execute
 
-from ..grade.execute import SandboxedExecute
-from ..notebook_cells import names_bound, role
+from ..sandbox.execute import SandboxedExecute
+from ..notebook_cells import grade_id, names_bound, role
 from ..sandbox.guarded_client import dropped_count
 from ..sandbox.judge_kernel import JudgeKernelManager
 
-__all__ = ["INCIDENTS", "JudgedExecute"]
+__all__ = ["FINDINGS", "FINDINGS_MIME", "JudgedExecute"]
 
-#: What the judge saw in the notebooks graded by this process since the list was last cleared:
-#: calls that failed in a telling way (no answer, a reply that is not data, a kernel that died
-#: while called), kernels that died. ``mlse.grade.one.autograde`` clears and reads it.
-INCIDENTS: list[str] = []
+#: The key, in the resources nbgrader hands each preprocessor, of the list the judge's findings go
+#: into: calls that failed in a telling way (no answer, a reply that is not data, a kernel that
+#: died while called), kernels that died, forged messages. The caller puts a list there
+#: (``mlse.grade.one.autograde`` does) and reads it when the notebook is graded.
+FINDINGS = "mlse_findings"
+
+#: How J hands its own record to the grader: one display message of this type, a JSON list.
+FINDINGS_MIME = "application/vnd.mlse.judge-findings+json"
 
 
 class JudgedExecute(SandboxedExecute):
@@ -58,7 +61,9 @@ class JudgedExecute(SandboxedExecute):
     def preprocess(self, nb, resources=None, km=None):
         self._judge_km = None
         self._judge = None
-        self._plan_names(nb, resources or {})
+        resources = resources if resources is not None else {}
+        self.findings = resources.setdefault(FINDINGS, [])
+        self._plan_names(nb, resources)
         return super().preprocess(nb, resources, km)
 
     # -- which names the judge takes from the student's kernel --------------------------------
@@ -89,8 +94,7 @@ class JudgedExecute(SandboxedExecute):
         self._solution_names: dict[str, set[str]] = {}
         for cell in (solution.cells if solution is not None else []):
             if cell.cell_type == "code" and role(cell) == "answer":
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                self._solution_names[gid] = names_bound(cell.source)
+                self._solution_names[grade_id(cell)] = names_bound(cell.source)
         self._answer_names = set().union(*self._solution_names.values()) if self._solution_names else set()
         # A name an answer redefines (a buggy function to fix) comes from S; no other name the
         # instructor's code defines ever does.
@@ -106,7 +110,7 @@ class JudgedExecute(SandboxedExecute):
         """
         bound = names_bound(cell.source)
         if self._trusted_names:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id") if role(cell) == "answer" else None
+            gid = grade_id(cell) if role(cell) == "answer" else None
             wanted = (bound & self._answer_names) | self._solution_names.get(gid, set())
         else:
             wanted = bound
@@ -169,20 +173,32 @@ class JudgedExecute(SandboxedExecute):
         return reply.get("content", {})
 
     async def _collect_incidents(self) -> None:
+        """J's own record of what it saw, sent as one display message of :data:`FINDINGS_MIME`
+        (a JSON list of strings; J runs only the grader's code, but its record is checked all
+        the same)."""
+        sent: list = []
+
+        def hook(msg):
+            if msg["msg_type"] == "display_data":
+                sent.append(msg["content"].get("data", {}).get(FINDINGS_MIME))
+
+        code = ("__import__('IPython.display', fromlist=['publish_display_data']).publish_display_data("
+                f"{{{FINDINGS_MIME!r}: __import__('json').loads(__mlse_judge__.incidents())}})")
         try:
-            reply = await self._judge.kc.execute_interactive(
-                "", silent=True, user_expressions={"incidents": "__mlse_judge__.incidents()"},
-                timeout=30)
-            data = reply["content"]["user_expressions"]["incidents"]["data"]["text/plain"]
-            INCIDENTS.extend(json.loads(ast.literal_eval(data)))
+            await self._judge.kc.execute_interactive(code, silent=False, store_history=False,
+                                                     output_hook=hook, timeout=30)
+            record = next(x for x in sent if x is not None)
+            if not (isinstance(record, list) and all(isinstance(x, str) for x in record)):
+                raise TypeError("not a list of strings")
+            self.findings.extend(record)
         except Exception as exc:  # noqa: BLE001 - the judge itself is gone: say so
-            INCIDENTS.append(f"the judge's record could not be read: {type(exc).__name__}")
+            self.findings.append(f"the judge's record could not be read: {type(exc).__name__}")
 
     async def _async_cleanup_kernel(self) -> None:
         try:
             dropped, reasons = dropped_count(self.kc) if self.kc is not None else (0, [])
             if dropped:
-                INCIDENTS.append(f"the student's kernel sent {dropped} message(s) that failed "
+                self.findings.append(f"the student's kernel sent {dropped} message(s) that failed "
                                  f"verification (forged or mangled; ignored): {'; '.join(reasons)}")
             if self._judge is not None:
                 await self._collect_incidents()
@@ -219,7 +235,7 @@ class JudgedExecute(SandboxedExecute):
         return result
 
     async def _restart_and_replay(self, cell_index: int) -> None:
-        INCIDENTS.append(f"the student's kernel died or stopped answering in cell {cell_index} "
+        self.findings.append(f"the student's kernel died or stopped answering in cell {cell_index} "
                          "and was restarted")
         await super()._restart_and_replay(cell_index)
         if self._judge is not None:  # S is back: the judge calls it afresh (old handles are gone)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..notebook_cells import grade_id
 from ..workspace import notebooks_of
 
 __all__ = ["ItemAnalysis", "TestStat", "PartStat", "analyse", "write_report"]
@@ -85,7 +86,7 @@ def part_of_cells(notebook: Path) -> dict[str, str]:
                 if line.startswith("## ") or line.startswith("### "):
                     current = line.lstrip("#").strip()
                     break
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid:
             parts[gid] = current
     return parts
@@ -127,7 +128,7 @@ def analyse(root, assignment: str) -> ItemAnalysis:
             for nb in sub.notebooks:
                 path = course.autograded_of(student, assignment) / f"{nb.name}.ipynb"
                 if path.is_file():
-                    graded_nbs[nb.name] = {c.metadata.get("nbgrader", {}).get("grade_id"): c
+                    graded_nbs[nb.name] = {grade_id(c): c
                                            for c in nbformat.read(path, as_version=4).cells}
             if not graded_nbs:
                 not_graded.append(student)

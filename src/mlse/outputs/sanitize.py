@@ -38,6 +38,8 @@ from pathlib import Path
 import nh3
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..notebook_cells import nbgrader_meta
+
 __all__ = ["clean_html", "SanitizeStudentOutputs", "leak_views"]
 
 SAFE_IMAGES = ("image/png", "image/jpeg", "image/gif")
@@ -105,7 +107,7 @@ class SanitizeStudentOutputs(NbGraderPreprocessor):
     """Make every output and markdown cell safe to open in a browser (see the module docstring)."""
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader")
+        meta = nbgrader_meta(cell)
         if isinstance(meta, dict) and "grade_id" in meta and not _GRADE_ID.match(str(meta["grade_id"])):
             meta["grade_id"] = f"cell-{index}"
         if cell.cell_type == "markdown":

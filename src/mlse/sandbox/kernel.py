@@ -8,7 +8,7 @@ throwaway working copy of the student's own submitted files (outside the course 
 where only the operating system, the Python environment and that copy are visible; with resource
 limits (memory, CPU time, processes, file size); as an unprivileged uid of its own when the grader
 is root. Where the OS does not allow a protection it says so in a warning (or refuses, with
-``require_isolation``), never silently. :mod:`mlse.grade.execute` is the Execute step that uses it.
+``require_isolation``), never silently. :mod:`mlse.sandbox.execute` is the Execute step that uses it.
 
 Per submission (issue 12): a cgroup for memory and process count of the whole submission
 (:mod:`.cgroup`); a size-limited tmpfs as the whole sandbox folder (disk; removed by unmounting,

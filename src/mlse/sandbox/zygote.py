@@ -30,6 +30,7 @@ holds for a warm kernel (see :class:`mlse.sandbox.kernel.SandboxedKernelManager`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -44,7 +45,8 @@ import time
 from pathlib import Path
 
 __all__ = ["PRELOAD", "Zygote", "ZygoteClient", "ZygoteProcess", "ZygoteUnavailable",
-           "ensure_zygote", "start_in_background", "zygote_client", "ZYGOTE_ENV_VAR", "stop_zygote"]
+           "ensure_zygote", "start_in_background", "zygote_client", "ZYGOTE_ENV_VAR", "stop_zygote",
+           "forget_inherited", "shared_with_children"]
 
 ZYGOTE_ENV_VAR = "MLSE_ZYGOTE"  # the socket of a zygote a parent process started for us
 
@@ -497,6 +499,39 @@ def stop_zygote() -> None:
         if _zygote is not None:
             _zygote.stop()
             _zygote = None
+
+
+def forget_inherited() -> None:
+    """In a process forked from one that had a zygote: that zygote object is the parent's, not
+    this process's to stop or restart (this process still reaches it through ``MLSE_ZYGOTE``)."""
+    global _zygote
+    _zygote = None
+
+
+@contextlib.contextmanager
+def shared_with_children(enabled: bool = True):
+    """One warm zygote for this process and the processes it starts meanwhile (they find it
+    through ``MLSE_ZYGOTE``; each kernel still dies with the process that asked for it), stopped
+    at the end: its imports, about 2 s of CPU, are paid once rather than once per child. Without
+    one (``enabled`` False, or no zygote possible here), each child starts kernels as before."""
+    address = None
+    if enabled:
+        try:
+            address = ensure_zygote().address
+        except Exception:  # noqa: BLE001 - ZygoteUnavailable: the children start kernels themselves
+            address = None
+    saved = os.environ.get(ZYGOTE_ENV_VAR)
+    if address:
+        os.environ[ZYGOTE_ENV_VAR] = address
+    try:
+        yield address
+    finally:
+        if saved is None:
+            os.environ.pop(ZYGOTE_ENV_VAR, None)
+        else:
+            os.environ[ZYGOTE_ENV_VAR] = saved
+        if address:
+            stop_zygote()  # a run starts its own (and pays for it, as `mlse grade` does)
 
 
 def zygote_client(start: bool = True) -> ZygoteClient:

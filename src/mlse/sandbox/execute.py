@@ -19,7 +19,8 @@ from traitlets import Integer
 
 from nbgrader.preprocessors import Execute
 
-from ..sandbox import SandboxedKernelManager
+from .kernel import SandboxedKernelManager
+from ..notebook_cells import is_given_code
 from .output_guard import OutputGuard, display_id_count
 
 __all__ = ["SandboxedExecute"]
@@ -158,9 +159,7 @@ class SandboxedExecute(Execute):
             self._restarts = self.max_restarts + 1
             return
         for i, earlier in enumerate(self.nb.cells[:cell_index]):
-            meta = earlier.metadata.get("nbgrader", {})
-            if earlier.cell_type == "code" and meta.get("locked") and not meta.get("grade") \
-                    and not meta.get("solution"):
+            if is_given_code(earlier):
                 await super().async_execute_cell(copy.deepcopy(earlier), i, store_history=False)
 
 

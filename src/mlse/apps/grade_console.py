@@ -1,0 +1,131 @@
+"""What ``mlse grade`` shows: a progress bar while grading, then a summary a person reads at 200
+students (counts, and only what needs a person), with every detail in the run's JSON log.
+
+The grading itself (:func:`mlse.grade.batch.grade_assignment`) prints nothing; the summary's
+content is :func:`mlse.outputs.summary.grade_summary`.
+"""
+
+from __future__ import annotations
+
+from ..grade.batch import grade_assignment
+from ..grade.pool import default_workers
+from ..grade.result import FAILED, GRADED, SKIPPED, Outcome
+
+__all__ = ["grade_with_progress", "print_grade_summary", "print_flagged", "summary_table"]
+
+
+def grade_with_progress(course, assignment: str, *, workers: int | None = None,
+                        force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
+                        console=None, students: list[str] | None = None,
+                        verbose: bool = False) -> list[Outcome]:
+    """:func:`~mlse.grade.batch.grade_assignment` with a rich progress bar, then the summary
+    (counts and problems; per-student lines with ``verbose``) and its JSON log. ``students``:
+    only these (``--student``, ``--only-failed``)."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    from ..course import Course
+
+    course = Course.of(course)
+    console = console or Console()
+    total = len(students) if students is not None else len(course.submitters(assignment))
+    workers = workers or default_workers()
+    console.print(f"Grading {total} submission(s) of [bold]{assignment}[/] with {workers} worker(s)")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                   console=console, transient=False)
+    task = bar.add_task(assignment, total=total)
+
+    def advance(o: Outcome) -> None:
+        # started at the first result, after the worker processes were forked: no refresh
+        # thread exists when they fork
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, advance=1, description=f"{assignment} [dim]{o.student}: {o.status}[/]")
+
+    try:
+        outcomes = grade_assignment(course, assignment, workers=workers, force=force,
+                                    extra_config=extra_config, sandbox=sandbox, students=students,
+                                    progress=advance)
+    finally:
+        bar.stop()
+    print_grade_summary(course, assignment, outcomes, console=console, verbose=verbose)
+    print_flagged(outcomes, console)
+    return outcomes
+
+
+def print_grade_summary(course, assignment: str, outcomes: list[Outcome], console=None,
+                        verbose: bool = False):
+    """The end of ``mlse grade``: counts, every failure with its reason in full, submissions that
+    need attention since collect, missing submissions, the points that wait for a hand grade; one
+    line per student only with ``verbose``. Writes the run's JSON log; returns the summary."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from ..course import Course
+    from ..outputs.summary import grade_summary, write_log
+
+    course = Course.of(course)
+    console = console or Console(soft_wrap=True)
+    summary = grade_summary(course, assignment, outcomes)
+    write_log(course, summary)
+    if verbose:
+        console.print(summary_table(outcomes, assignment))
+    c = summary.counts
+    console.print(f"[bold]{assignment}[/]: {len(outcomes)} submission(s): {c[GRADED]} graded, "
+                  f"{c[SKIPPED]} already graded (skipped), "
+                  f"{'[bold red]' if c[FAILED] else ''}{c[FAILED]} failed{'[/]' if c[FAILED] else ''}")
+    if summary.failed:
+        stale = course.state_path("stale-feedback").relative_to(course.root).as_posix()
+        console.print("[bold red]Failed[/] (needs attention: the old grade no longer counts, old "
+                      f"feedback moved to {stale}/):", soft_wrap=True)
+        for student, reason in summary.failed:
+            console.print(f"  {student}: {escape(reason)}", soft_wrap=True)
+    if summary.attention:
+        console.print("[bold yellow]Needs attention[/] (from collect or an earlier run; not counted "
+                      "in the export):", soft_wrap=True)
+        for student, reason in summary.attention:
+            console.print(f"  {student}: {escape(reason)}", soft_wrap=True)
+    if summary.missing:
+        console.print(f"Missing: {len(summary.missing)} student(s) of the gradebook have no "
+                      f"submission: {', '.join(summary.missing)}", soft_wrap=True)
+    if summary.manual_answers:
+        console.print(f"Waiting for a hand grade: {summary.manual_answers} answer(s), "
+                      f"{summary.manual_points:g} point(s), from {len(summary.manual_students)} "
+                      f"student(s): grade them in formgrader (their scores stay blank in the export "
+                      f"until then)", soft_wrap=True)
+    console.print(f"Everything, per student: {summary.log}"
+                  + ("" if verbose else " (or --verbose)"), soft_wrap=True)
+    return summary
+
+
+def print_flagged(outcomes: list[Outcome], console) -> None:
+    """The submissions a person should look at (marked ``flagged`` in the gradebook), and why:
+    a call into the student's code that failed in a telling way, a kernel that died, intake's
+    findings. Honest and blank submissions have none."""
+    flagged = [o for o in outcomes if o.incidents]
+    if not flagged:
+        return
+    console.print(f"[bold yellow]{len(flagged)} submission(s) flagged for a person to look at[/] "
+                  "(marked flagged in the gradebook):")
+    for o in flagged:
+        console.print(f"  [bold]{o.student}[/]: " + "; ".join(dict.fromkeys(o.incidents)))
+
+
+def summary_table(outcomes: list[Outcome], assignment: str):
+    """One line per student: outcome, score, seconds, note (``--verbose``)."""
+    from rich.table import Table
+
+    counts = {s: sum(o.status == s for o in outcomes) for s in (GRADED, SKIPPED, FAILED)}
+    table = Table(title=f"{assignment}: {counts[GRADED]} graded, {counts[SKIPPED]} skipped, "
+                        f"{counts[FAILED]} failed")
+    for col, kw in (("student", {}), ("outcome", {}), ("score", {"justify": "right"}),
+                    ("seconds", {"justify": "right"}), ("note", {"overflow": "fold"})):
+        table.add_column(col, **kw)
+    style = {GRADED: "green", SKIPPED: "dim", FAILED: "bold red"}
+    for o in outcomes:
+        score = "" if o.score is None else f"{o.score:g} / {o.max_score:g}"
+        table.add_row(o.student, f"[{style[o.status]}]{o.status}[/]", score,
+                      f"{o.seconds:.1f}" if o.seconds else "", o.message)
+    return table

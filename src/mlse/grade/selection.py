@@ -1,0 +1,84 @@
+"""What a grading run grades: every submission, minus those already graded (resume), or only the
+failed ones.
+
+A rerun of ``mlse grade`` picks up where the last one stopped: a submission is skipped when
+nbgrader's own rule says it is graded *and* the files are the ones that were graded (the digest
+this module records after each grading). ``docs/grading.md`` ("Reruns") says why each part of the
+rule is there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+__all__ = ["submissions_of", "needs_grading", "submission_digest", "record_graded",
+           "failed_students"]
+
+
+def submissions_of(course, assignment: str) -> list[str]:
+    """Students with a submission of ``assignment`` (in the course's submitted folder)."""
+    from ..course import Course
+
+    return Course.of(course).submitters(assignment)
+
+
+def needs_grading(course, assignment: str, student: str, graded: set[str]) -> bool:
+    """nbgrader's own rule for skipping a submission without ``--force``, and two more.
+
+    nbgrader skips a submission when its autograded copy holds every submitted notebook and the
+    submission is not newer than what was graded (its ``timestamp.txt``). We also regrade when the
+    gradebook has no record of it (``graded``: students with a submission there), and when the
+    submitted files are not the ones that were graded (their digest differs from the one
+    :func:`record_graded` kept: a notebook replaced by hand keeps the old ``timestamp.txt``, and
+    its old grade must not look current).
+    """
+    from ..course import Course
+
+    course = Course.of(course)
+    src = course.submission(student, assignment)
+    dest = course.autograded_of(student, assignment)
+    if student not in graded or not dest.is_dir():
+        return True
+    if any(not (dest / nb.name).exists() for nb in src.glob("*.ipynb")):
+        return True
+    recorded = course.read_state(_digest_record(assignment, student))
+    if recorded is not None and recorded.strip() != submission_digest(src):
+        return True
+    new, old = course.timestamp(src), course.timestamp(dest)
+    return bool(new and old and new > old)
+
+
+def submission_digest(folder: Path) -> str:
+    """A digest of every file of a submitted folder (names and contents)."""
+    digest = hashlib.sha256()
+    skip = {".ipynb_checkpoints", "__pycache__"}  # what grading never copies
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()
+                       and not skip & set(p.relative_to(folder).parts)):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _digest_record(assignment: str, student: str) -> Path:
+    """Where, in the course's ``.mlse/``, the digest of the files last graded is kept."""
+    return Path("graded") / assignment / f"{student}.sha256"
+
+
+def record_graded(course, assignment: str, student: str) -> None:
+    """Remember which files were graded (see :func:`needs_grading`); written atomically."""
+    course.write_state(_digest_record(assignment, student),
+                       submission_digest(course.submission(student, assignment)))
+
+
+def failed_students(course, assignment: str) -> list[str]:
+    """``--only-failed``: students whose last grading of ``assignment`` failed (in the
+    needs-attention state from grading, or a submission with no autograded copy)."""
+    from .. import attention
+    from ..course import Course
+
+    course = Course.of(course)
+    out = {s for (a, s), r in attention.reasons(course, assignment).items() if r.get("stage") != "collect"}
+    for student in course.submitters(assignment):
+        if not course.autograded_of(student, assignment).is_dir():
+            out.add(student)
+    return sorted(s for s in out if course.submission(s, assignment).is_dir())
