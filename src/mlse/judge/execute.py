@@ -40,13 +40,22 @@ from ..notebook_cells import grade_id, names_bound, role
 from ..sandbox.guarded_client import dropped_count
 from ..sandbox.judge_kernel import JudgeKernelManager
 
-__all__ = ["FINDINGS", "FINDINGS_MIME", "JudgedExecute"]
+__all__ = ["FINDINGS", "FINDINGS_MIME", "Findings", "JudgedExecute"]
 
 #: The key, in the resources nbgrader hands each preprocessor, of the list the judge's findings go
 #: into: calls that failed in a telling way (no answer, a reply that is not data, a kernel that
 #: died while called), kernels that died, forged messages. The caller puts a list there
 #: (``mlse.grade.one.autograde`` does) and reads it when the notebook is graded.
 FINDINGS = "mlse_findings"
+
+class Findings(list):
+    """The list the judge's findings go into. nbconvert deep-copies the resources before the
+    preprocessors see them (``Exporter._preprocess``): this list stays itself through that copy,
+    so what the judge appends reaches the grader that put it there."""
+
+    def __deepcopy__(self, memo):
+        return self
+
 
 #: How J hands its own record to the grader: one display message of this type, a JSON list.
 FINDINGS_MIME = "application/vnd.mlse.judge-findings+json"
