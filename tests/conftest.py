@@ -21,6 +21,8 @@ different modules run side by side. Two rules follow.
      ran for every assignment; its gradebook.db knows every assignment. Most tests that grade
      start from a writable copy of it: the ``course_copy`` fixture (function scope, in
      ``tmp_path``) or ``copy_course(released_course, folder)`` in a module-scoped fixture.
+   * ``judged_class``: the graded class's students graded again by ``mlse grade`` (sandbox and
+     judge), once per run for every autograded assignment.
    * ``graded_class``: that course with a class of students autograded by real ``nbgrader
      autograde``, **one run per assignment for every student**: ``solution``, ``blank`` and
      ``half`` for every assignment, plus every student a test module adds with
@@ -106,10 +108,23 @@ os.environ["PATH"] = environment_with_bin()["PATH"]
 
 ASSIGNMENTS = list_assignments(ROOT)
 
+
+def _has_autograded_tests(assignment: str) -> bool:
+    import nbformat
+
+    from mlse.notebook_cells import is_autograded_test
+
+    return any(is_autograded_test(cell) for path in notebooks_of(ROOT / "solutions" / assignment)
+               for cell in nbformat.read(path, as_version=4).cells)
+
+
+#: Assignments with tests (m5 is graded by hand only).
+AUTOGRADED_ASSIGNMENTS = [a for a in ASSIGNMENTS if _has_autograded_tests(a)]
+
 #: The lesson `make test-fast` validates with nbval (the quickest one; every lesson runs in `make test`).
 FAST_LESSON = "00_start_here.ipynb"
 #: Tests that use one of these fixtures are marked slow without saying so.
-SLOW_FIXTURES = {"released_course", "course_copy", "graded_class", "lab", "browser"}
+SLOW_FIXTURES = {"released_course", "course_copy", "graded_class", "judged_class", "lab", "browser"}
 #: Modules whose tests are parametrized by lesson and run its code: slow but for FAST_LESSON.
 PER_LESSON_MODULES = {"test_lesson_checks.py"}
 #: Modules marked slow here rather than in their own ``pytestmark`` (they run nbgrader or kernels).
@@ -269,6 +284,29 @@ def graded_class(shared, released_course) -> GradedClass:
     return GradedClass(ws, scores, _half_done_answers())
 
 
+def _judge_class(graded: Path, released: Path):
+    def build(ws: Path) -> None:
+        from mlse.nbgrader_cli import environment_with_bin as _env
+        import subprocess
+
+        copy_course(released, ws)
+        shutil.copytree(graded / "submitted", ws / "submitted")
+        for assignment in AUTOGRADED_ASSIGNMENTS:
+            proc = subprocess.run(["mlse", "grade", assignment], cwd=ws, env=_env(), capture_output=True,
+                                  text=True, timeout=3600)
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return build
+
+
+@pytest.fixture(scope="session")
+def judged_class(shared, graded_class, released_course) -> GradedClass:
+    """The graded class's submissions (every student, :func:`class_submissions` included) graded
+    again by ``mlse grade`` (intake, sandbox, test cells in the judge), once per run (read-only)."""
+    ws = shared("judged-class", _judge_class(graded_class.workspace, released_course))
+    scores = {a: cell_scores(db_url_for(ws), a) for a in AUTOGRADED_ASSIGNMENTS}
+    return GradedClass(ws, scores, graded_class.half_done_answers)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def module_tmpdir() -> Path:
     """Every test module gets a temporary folder of its own (TMPDIR), so what a module finds in
@@ -328,6 +366,7 @@ SCHEDULE: list[str] = [
     "test_classroom_hub.py",          # a real hub, accounts, Chromium, mlse grade (3-5 min)
     "test_site.py",                   # builds the website (shared), Chromium + axe-core on every page
     "test_judge_equivalence.py",      # builds the graded class, grades it again with mlse grade
+    "test_fairness.py",               # reads both graded classes
     "test_hostile_grading.py",        # ~25 sandboxed gradings
     "test_mlse_term.py",
     "test_mlse_term_round_trip.py",   # reads the graded class; five gradings, one Ctrl-C

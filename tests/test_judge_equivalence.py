@@ -8,15 +8,10 @@ must get the same score both ways.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENTS, ROOT, copy_course
-from mlse.gradebook import cell_scores, db_url_for
-from mlse.nbgrader_cli import environment_with_bin
+from conftest import ASSIGNMENTS, ROOT
 from mlse.notebook_cells import is_autograded_test
 from mlse.workspace import notebooks_of
 
@@ -25,15 +20,10 @@ STUDENTS = ("solution", "blank", "half")  # conftest's graded class, without cla
 
 
 @pytest.fixture(scope="module")
-def judged_class(graded_class, released_course, tmp_path_factory):
-    ws = copy_course(released_course, tmp_path_factory.mktemp("judged"))
-    for student in STUDENTS:  # the class of the docstring, not students other modules added
-        shutil.copytree(graded_class.workspace / "submitted" / student, ws / "submitted" / student)
-    for assignment in AUTOGRADED:
-        proc = subprocess.run(["mlse", "grade", assignment], cwd=ws, env=environment_with_bin(),
-                              capture_output=True, text=True, timeout=1800)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return {a: cell_scores(db_url_for(ws), a) for a in AUTOGRADED}
+def judged(judged_class):
+    """conftest's graded class, graded again by ``mlse grade`` (one run per assignment, shared
+    with tests/test_fairness.py); only the students of the docstring are compared here."""
+    return judged_class.scores
 
 
 def _autograded(assignment: str) -> bool:
@@ -45,11 +35,12 @@ AUTOGRADED = [a for a in ASSIGNMENTS if _autograded(a)]  # m5 is graded by hand 
 
 
 @pytest.mark.parametrize("assignment", AUTOGRADED)
-def test_the_judge_scores_every_cell_as_plain_nbgrader_does(graded_class, judged_class, assignment):
+def test_the_judge_scores_every_cell_as_plain_nbgrader_does(graded_class, judged, assignment):
     plain = {(s.student, s.notebook, s.cell): s.score for s in graded_class.scores[assignment]
              if s.auto and s.student in STUDENTS}
-    judged = {(s.student, s.notebook, s.cell): s.score for s in judged_class[assignment] if s.auto}
+    by_judge = {(s.student, s.notebook, s.cell): s.score for s in judged[assignment]
+                if s.auto and s.student in STUDENTS}
     assert plain, f"{assignment}: nothing was graded by plain nbgrader"
-    assert set(judged) == set(plain), f"{assignment}: different cells graded"
-    differ = {key: (plain[key], judged[key]) for key in plain if plain[key] != judged[key]}
+    assert set(by_judge) == set(plain), f"{assignment}: different cells graded"
+    differ = {key: (plain[key], by_judge[key]) for key in plain if plain[key] != by_judge[key]}
     assert not differ, f"{assignment}: (plain nbgrader, judge) scores differ: {differ}"

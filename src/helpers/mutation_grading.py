@@ -20,14 +20,27 @@ prints or warns is captured, so nbgrader never sees stray output on stderr.
 The buggy variants are **not** in this module (learners can read it): they live in the hidden
 tests of an assignment. This module is only the machinery, shared by every assignment that
 grades learner-written tests.
+
+**Only behaviour tells the candidates apart.** A learner's tests never get the reference or a
+variant itself: ``name`` is bound to a :class:`Candidate`, one proxy type for all of them, with the
+reference's name, module and docstring, that exposes only the exercise's *interface* (calling it,
+and the attributes listed in ``interface=``, such as a model's ``predict``). Every call goes to
+the real implementation through :func:`serve_candidate_call`, and its answer comes back rebuilt as
+data (``mlse.judge.wire``): the same values, exceptions of the same class and message, never the
+implementation's code, closure, constants or type. Under ``mlse grade`` the implementations stay
+in the judge's process and each call crosses the call line; in one kernel (plain nbgrader, a
+learner's own notebook) the same code runs in-process, so the score is the same either way. A
+proxy stops working when its run ends, so a test cannot keep the reference to compare against later.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import itertools
+import json
 import signal
 import threading
 import types
@@ -46,6 +59,9 @@ __all__ = [
     "run_against",
     "check_tests_pass",
     "grade_tests",
+    "Candidate",
+    "candidate_meta",
+    "serve_candidate_call",
 ]
 
 #: Seconds a single test may run before it counts as failed.
@@ -257,21 +273,242 @@ def rebound(namespace: MutableMapping[str, Any], name: str, value: Any):
             namespace[name] = before
 
 
+# ---------------------------------------------------------------------------- the candidates' proxy
+
+#: Attributes a Candidate answers itself, the same for every candidate (the reference's).
+_META = ("__name__", "__qualname__", "__module__", "__doc__")
+
+
+def candidate_meta(name: str, like: Any, interface: Sequence[str] | None = None) -> dict:
+    """What every candidate of one grading shows: the reference ``like``'s name, module and
+    docstring, whether it is called, and the attributes its tests may read (``interface``)."""
+    if interface is None:
+        interface = ()
+    module = getattr(like, "__module__", None)
+    return {"__name__": str(getattr(like, "__name__", name)),
+            "__qualname__": str(getattr(like, "__qualname__", name)),
+            "__module__": module if isinstance(module, str) else None,
+            "__doc__": getattr(like, "__doc__", None) if callable(like) and isinstance(like, types.FunctionType)
+            else None,
+            "callable": callable(like), "interface": [str(a) for a in interface]}
+
+
+class Candidate:
+    """The implementation under test, as a learner's tests see it: the same for the reference and
+    every seeded bug except for what calls return or raise (see the module docstring)."""
+
+    __slots__ = ("_mlse_backend", "_mlse_target", "_mlse_meta")
+
+    def __init__(self, backend, target: int, meta: dict):
+        object.__setattr__(self, "_mlse_backend", backend)
+        object.__setattr__(self, "_mlse_target", target)
+        object.__setattr__(self, "_mlse_meta", meta)
+
+    def __getattribute__(self, attribute: str):
+        meta = object.__getattribute__(self, "_mlse_meta")
+        if attribute in _META:
+            return meta.get(attribute)
+        if attribute in meta.get("interface", ()):
+            return object.__getattribute__(self, "_mlse_backend").request(
+                "getattr", object.__getattribute__(self, "_mlse_target"), attribute)
+        if attribute.startswith("__") and attribute.endswith("__"):
+            return object.__getattribute__(self, attribute)
+        raise AttributeError(f"{meta.get('__name__')!r} has no attribute {attribute!r} that its tests "
+                             f"may use (its interface: {', '.join(meta.get('interface', ())) or 'calling it'})")
+
+    def __setattr__(self, attribute, value):
+        raise AttributeError("a test cannot change the implementation under test")
+
+    __delattr__ = __setattr__
+
+    def __call__(self, *args, **kwargs):
+        meta = object.__getattribute__(self, "_mlse_meta")
+        if not meta.get("callable"):
+            raise TypeError(f"{meta.get('__name__')!r} object is not callable")
+        return object.__getattribute__(self, "_mlse_backend").request(
+            "call", object.__getattribute__(self, "_mlse_target"), None, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{object.__getattribute__(self, '_mlse_meta').get('__name__')} under test>"
+
+    def __reduce__(self):
+        raise TypeError("the implementation under test cannot be copied")
+
+
+def _wire():
+    from mlse.judge import wire  # the course's data format: the same both ways, in one kernel too
+    return wire
+
+
+def _refuse_handle(info):
+    raise TypeError("the implementation under test takes only data (numbers, text, lists, dicts, "
+                    "arrays, tables, the course's dataclasses) as arguments")
+
+
+class _Served:
+    """The implementations one run of the tests may call (the judge's side of the proxy):
+    ``0`` is the implementation under test; later ids are what its calls returned that is not data."""
+
+    def __init__(self, implementation: Any, interface: Sequence[str]):
+        self.objects: dict[int, Any] = {0: implementation}
+        self.interface = set(interface)
+
+    def keep(self, obj: Any) -> dict:
+        hid = len(self.objects)
+        self.objects[hid] = obj
+        return {"$": "handle", "id": hid, "type": "object", "callable": callable(obj), "name": ""}
+
+
+def serve_candidate_call(served: "_Served", message: dict) -> dict:
+    """Answer one call of a learner's test (``message``, JSON data the learner's process sent) on
+    the implementation in ``served``; the reply is data (:mod:`mlse.judge.wire`), an exception as
+    its class and message only (no traceback: it would quote the hidden code), or a handle.
+
+    The interface is enforced here, on the side that holds the implementation: the attributes of
+    the implementation under test that the exercise lists, and calls; nothing else."""
+    wire = _wire()
+    try:
+        target = served.objects.get(message.get("target")) if type(message.get("target")) is int else None
+        op = message.get("op")
+        if target is None or op not in ("call", "getattr"):
+            raise TypeError("not a call the implementation under test answers")
+        if op == "getattr":
+            attribute = message.get("attr")
+            if message.get("target") != 0 or attribute not in served.interface:
+                raise AttributeError(f"no attribute {attribute!r} that its tests may use")
+            result = getattr(target, attribute)
+        else:
+            args = wire.decode(message.get("args", []), _refuse_handle)
+            kwargs = wire.decode(message.get("kwargs", {"$": "dict", "v": []}), _refuse_handle)
+            if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
+                raise TypeError("malformed arguments")
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                result = target(*args, **kwargs)
+        return {"reply": wire.encode(result, served.keep)}
+    except wire.DecodeError:
+        return {"reply": wire.encode_exception(TypeError("the implementation under test takes only data "
+                                                         "as arguments"))}
+    except Exception as exc:  # noqa: BLE001 - what it raised is its behaviour
+        return {"reply": wire.encode_exception(exc, "")}
+
+
+class _CandidateCaller:
+    """The learner's side of the proxy: turns a call into a message, and the reply into values
+    (``send`` carries the message to :func:`serve_candidate_call` and brings its reply back)."""
+
+    def __init__(self, send: Callable[[dict], dict], meta: dict):
+        self.send, self.meta, self.revoked = send, meta, False
+
+    def request(self, op: str, target: int, attr: str | None, args=(), kwargs=None):
+        if self.revoked:
+            raise RuntimeError(f"{self.meta.get('__name__')} can only be called during its own test run")
+        wire = _wire()
+        message = {"op": op, "target": target, "attr": attr}
+        if op == "call":
+            message["args"] = wire.encode(list(args), _refuse_handle)
+            message["kwargs"] = wire.encode(dict(kwargs or {}), _refuse_handle)
+        reply = self.send(json.loads(json.dumps(message)))
+        data = reply.get("reply") if isinstance(reply, dict) else None
+        if isinstance(data, dict) and data.get("$") == "raised":
+            raise wire.rebuild_exception(data)
+        return wire.decode(data, self._sub_candidate(attr))
+
+    def _sub_candidate(self, attr):
+        def make(info):
+            meta = {"__name__": attr or "", "__qualname__": attr or "", "__module__": self.meta.get("__module__"),
+                    "__doc__": None, "callable": bool(info.get("callable")), "interface": []}
+            return Candidate(self, int(info.get("id", -1)), meta)
+        return make
+
+
+@contextlib.contextmanager
+def _local_candidate(implementation: Any, meta: dict):
+    """A :class:`Candidate` served in this process (one kernel): the same code as under the judge."""
+    served = _Served(implementation, meta["interface"])
+    caller = _CandidateCaller(lambda message: json.loads(json.dumps(serve_candidate_call(served, message))), meta)
+    try:
+        yield Candidate(caller, 0, meta)
+    finally:
+        caller.revoked = True
+
+
 def run_against(namespace: MutableMapping[str, Any], name: str, implementation: Callable,
-                time_limit: float = DEFAULT_TIME_LIMIT, stop_at_first_failure: bool = False) -> list[TestResult]:
-    """The learner's tests in ``namespace``, run with ``name`` bound to ``implementation``.
+                time_limit: float = DEFAULT_TIME_LIMIT, stop_at_first_failure: bool = False,
+                like: Any = None, interface: Sequence[str] | None = None) -> list[TestResult]:
+    """The learner's tests in ``namespace``, run with ``name`` bound to a :class:`Candidate` for
+    ``implementation`` that looks like ``like`` (the reference) and exposes ``interface``.
 
     In a learner's own kernel (and under plain nbgrader) the tests run right here. When the course
     grades with a judge (``mlse grade``), this namespace is the judge's: it holds only handles to
     the learner's tests, and ``namespace["__mlse_judge__"]`` runs them in a fresh copy of the
-    learner's kernel and returns each test's name, pass/fail and reason (see docs/authoring.md).
+    learner's kernel, serving the candidate's calls from the judge, and returns each test's name,
+    pass/fail and reason (see docs/judge.md).
     """
+    meta = candidate_meta(name, implementation if like is None else like, interface)
     judge = namespace.get("__mlse_judge__")
     if judge is not None:
-        rows = judge.run_learner_tests(name, implementation, time_limit, stop_at_first_failure)
+        rows = judge.run_learner_tests(name, implementation, time_limit, stop_at_first_failure, meta=meta)
         return [TestResult(*row) for row in rows]
-    with rebound(namespace, name, implementation):
+    with _local_candidate(implementation, meta) as candidate, rebound(namespace, name, candidate):
         return run_all(collect_tests(namespace), time_limit, stop_at_first_failure)
+
+
+# ---------------------------------------------------------------------------- tests that look inside
+
+#: Calls that ask what a thing *is* rather than what it does.
+_INSPECTING_CALLS = {"type", "id", "isinstance", "issubclass", "vars", "dir", "getattr", "hasattr",
+                     "repr", "hash", "callable", "getsource", "getsourcelines", "getmodule", "getfile",
+                     "signature", "dis", "getclosurevars", "get_referents", "get_referrers", "dumps"}
+
+
+def inspecting_reason(source: str, name: str) -> str | None:
+    """Why the test in ``source`` inspects ``name`` itself (its identity, type, class, module,
+    code, closure or source) instead of calling it, or None. Read from the text, never run."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+    def is_subject(node) -> bool:
+        return isinstance(node, ast.Name) and node.id == name
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for op, left, right in zip(node.ops, operands, operands[1:]):
+                if (is_subject(left) or is_subject(right)) and not isinstance(op, (ast.In, ast.NotIn)):
+                    return f"it compares {name} itself ({ast.unparse(node)[:80]})"
+        elif isinstance(node, ast.Attribute) and is_subject(node.value) and node.attr.startswith("__"):
+            return f"it reads {name}.{node.attr}"
+        elif isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called in _INSPECTING_CALLS and any(is_subject(a) for a in [*node.args, *(k.value for k in node.keywords)]):
+                return f"it calls {called}({name})"
+    return None
+
+
+def _inspecting_tests(namespace: Mapping[str, Any], name: str) -> str:
+    """The first learner test that inspects ``name`` (see :func:`inspecting_reason`), as
+    ``"test_x: why"``, or ``""``. Under a judge the tests' text comes from the judge, which read
+    the learner's cells (it never runs them); in one kernel, from the functions themselves."""
+    judge = namespace.get("__mlse_judge__")
+    if judge is not None:
+        sources = judge.learner_test_sources()
+    else:
+        sources = {}
+        for test_name, func in collect_tests(namespace):
+            with contextlib.suppress(OSError, TypeError):
+                sources[test_name] = inspect.getsource(func)
+    for test_name, source in sources.items():
+        why = inspecting_reason(source, name)
+        if why:
+            if judge is not None:
+                judge.flag(f"a learner-written test inspects {name} instead of calling it: {test_name}: {why}")
+            return f"{test_name}: {why}"
+    return ""
 
 
 # ---------------------------------------------------------------------------- feedback & grade
@@ -282,7 +519,8 @@ def _no_tests_message(name: str) -> str:
 
 
 def check_tests_pass(namespace: MutableMapping[str, Any], name: str, reference: Callable,
-                     time_limit: float = DEFAULT_TIME_LIMIT) -> list[TestResult]:
+                     time_limit: float = DEFAULT_TIME_LIMIT, interface: Sequence[str] | None = None
+                     ) -> list[TestResult]:
     """Instant feedback for a learner: run their tests against the correct ``name`` and report.
 
     Prints one line per test case. Raises :class:`helpers.checks.CheckFailed` (a friendly
@@ -290,7 +528,7 @@ def check_tests_pass(namespace: MutableMapping[str, Any], name: str, reference: 
     """
     from .checks import CheckFailed
 
-    results = run_against(namespace, name, reference, time_limit)
+    results = run_against(namespace, name, reference, time_limit, interface=interface)
     if not results:
         raise CheckFailed("your tests", f"at least one function named test_... that calls {name}",
                           "no test functions", _no_tests_message(name)[2:])
@@ -310,7 +548,7 @@ def check_tests_pass(namespace: MutableMapping[str, Any], name: str, reference: 
 
 def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Callable,
                 variants: Sequence[Callable], points: float,
-                time_limit: float = DEFAULT_TIME_LIMIT) -> float:
+                time_limit: float = DEFAULT_TIME_LIMIT, interface: Sequence[str] | None = None) -> float:
     """The learner's score for their tests of ``name``: ``points`` times the share of ``variants``
     (buggy versions of ``reference``) that the tests catch, or 0 if they fail on the reference.
 
@@ -320,12 +558,16 @@ def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Calla
     """
     if not variants:
         raise ValueError("grade_tests needs at least one buggy variant to grade against")
-    for variant in variants:  # a variant looks like the real function to a test that inspects it
-        for attr in ("__name__", "__qualname__", "__doc__"):
-            with contextlib.suppress(AttributeError, TypeError):
-                setattr(variant, attr, getattr(reference, attr))
     total = len(variants)
-    first = run_against(namespace, name, reference, time_limit)
+    run = functools.partial(run_against, namespace, name, time_limit=time_limit, like=reference,
+                            interface=interface)
+    suspicious = _inspecting_tests(namespace, name)
+    if suspicious:
+        print(f"✘ Your tests look at {name} itself instead of what it does ({suspicious}). Only "
+              f"behaviour counts: call {name}(...) and check what it returns or raises. "
+              f"Score: 0 of {points:g} points.")
+        return 0.0
+    first = run(reference)
     if not first:
         print(_no_tests_message(name) + f" Score: 0 of {points:g} points.")
         return 0.0
@@ -336,9 +578,9 @@ def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Calla
         return 0.0
     caught = 0
     for variant in variants:
-        results = run_against(namespace, name, variant, time_limit, stop_at_first_failure=True)
+        results = run(variant, stop_at_first_failure=True)
         caught += any(not r.passed for r in results)
-    again = run_against(namespace, name, reference, time_limit)
+    again = run(reference)
     flaky = [r for r in again if not r.passed]
     if flaky:
         print(f"✘ Your test {flaky[0].name} passed on the correct {name} the first time but fails "

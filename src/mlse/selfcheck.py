@@ -27,6 +27,8 @@ from .workspace import find_course_root, make_workspace, submit_notebook
 __all__ = ["PartResult", "assignment_of", "check_notebook", "check_notebooks"]
 
 STUDENT = "me"
+#: How a message about an answer cell that raised begins (see :func:`_answer_errors`).
+RAISED_PREFIXES = ("your answer cell ", "a cell you added ")
 
 
 @dataclass
@@ -58,7 +60,9 @@ def assignment_of(root: Path, notebook: Path) -> str:
 
 
 def _messages(cell) -> list[str]:
-    """The friendly lines a test cell printed when it failed (after hidden-test redaction)."""
+    """The friendly lines a test cell printed when it failed (after hidden-test redaction): its
+    error, or else the lines marked ✘ or ✎ it printed (a part scored by a number, such as the
+    learner-written tests, says there why it gave fewer points)."""
     out = []
     for o in cell.get("outputs", []):
         if o.get("output_type") == "error":
@@ -66,7 +70,46 @@ def _messages(cell) -> list[str]:
                 out += [l for l in str(o.get("evalue", "")).splitlines() if l.strip()]
             else:
                 out.append(f"{o.get('ename')}: {o.get('evalue')}")
+    if not out:
+        out = [line.strip() for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+               for line in str(o.get("text", "")).splitlines() if line.strip()[:1] in ("✘", "✎")]
     return out
+
+
+def error_line(cell) -> str:
+    """The last line of the error a code cell raised (``NameError: name 'pytest' is not defined``),
+    or ``""`` when it raised nothing."""
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "error":
+            message = str(o.get("evalue", "")).strip().splitlines()
+            return f"{o.get('ename')}: {message[0]}" if message else str(o.get("ename"))
+    return ""
+
+
+def answer_error_note(cell) -> str:
+    """The line feedback adds under an answer cell that raised, or ``""``."""
+    line = error_line(cell)
+    return (f"✘ This answer cell raised {line}. What it defines after that line is missing, so "
+            "the tests that need it lose points.") if line else ""
+
+
+def _answer_errors(graded, parts_of: dict[str, str]) -> dict[str, list[str]]:
+    """``{part: [message]}`` for every answer cell (or cell the learner added) that raised: its
+    points are lost in the tests after it, and the learner must hear why."""
+    raised: dict[str, list[str]] = {}
+    part = next(iter(parts_of.values()), "")
+    for cell in graded.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if gid in parts_of:
+            part = parts_of[gid]
+        if cell.cell_type != "code" or (meta and not meta.get("solution")):
+            continue  # given code and tests: their own messages say what failed
+        line = error_line(cell)
+        if line:
+            where = f"your answer cell {gid}" if gid else "a cell you added"
+            raised.setdefault(part, []).append(f"{where} raised {line}")
+    return raised
 
 
 def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list[PartResult]:
@@ -123,6 +166,9 @@ def check_notebook(notebook: str | Path, root: str | Path | None = None) -> list
                 if hidden and msgs:
                     msgs[0] = "hidden test: " + msgs[0]
                 r.messages += msgs
+        for part, lines in _answer_errors(graded, parts_of).items():
+            if part in results:
+                results[part].messages[:0] = lines
         order = list(dict.fromkeys(parts_of.values()))
         return sorted(results.values(), key=lambda r: order.index(r.part) if r.part in order else 99)
     finally:
@@ -247,8 +293,9 @@ def check_notebooks(paths: list[str], console=None) -> int:
                 table.add_row(r.part, f"- / {r.later:g}", "hidden tests: run when your instructor grades")
                 continue
             ok = r.score >= r.max_score
+            raised = [m for m in r.messages if m.startswith(RAISED_PREFIXES)]  # an answer cell raised
             table.add_row(r.part, f"[{'green' if ok else 'red'}]{r.score:g} / {r.max_score:g}[/]",
-                          "✔ all tests pass" if ok else "\n".join(r.messages))
+                          "\n".join(["✔ all tests pass", *raised]) if ok else "\n".join(r.messages))
         console.print(table)
         console.print(f"Autograded total: [bold]{auto[0]:g} / {auto[1]:g}[/] "
                       f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand"

@@ -83,7 +83,7 @@ def autograde(course_root: str | Path, assignment: str, student: str, *, setting
     logger = log or logging.getLogger(f"mlse.grade.{assignment}.{student}")
     logger.addHandler(records)
     errors: list[str] = []
-    findings: list[str] = []
+    findings: list[str] = judged.Findings()  # survives nbconvert's copy of the resources
 
     class _Autograde(Autograde):
         """nbgrader's Autograde, keeping the exception that stopped a notebook (nbgrader logs it

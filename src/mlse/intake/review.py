@@ -45,6 +45,7 @@ from pathlib import Path
 import nbformat
 
 from ..notebook_cells import describe, grade_id, is_learners, names_bound, nbgrader_meta, role
+from .code_reading import dynamic_code
 
 __all__ = ["Problem", "IntakeReport", "inspect"]
 
@@ -130,6 +131,30 @@ def _protected_names(release) -> set[str]:
     return names - answers
 
 
+def _imports(tree) -> set[tuple]:
+    """``(module, name, bound as)`` of every top-level import in ``tree``."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            found |= {(node.module, a.name, a.asname or a.name) for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {(a.name, None, a.asname or a.name.split(".")[0]) for a in node.names}
+    return found
+
+
+def _given_imports(release) -> set[tuple]:
+    """The imports of the locked given cells: an answer that repeats one (``from collections
+    import Counter`` when the set-up has it too) binds the very same object, and is not flagged."""
+    found: set[tuple] = set()
+    for cell in release.cells:
+        if cell.cell_type == "code" and role(cell) == "given":
+            try:
+                found |= _imports(ast.parse(cell.source))
+            except SyntaxError:
+                continue
+    return found
+
+
 def _bound_names(tree) -> set[str]:
     """Names a cell binds at its top level: the ones a later cell (a test) can see. A variable
     inside a function is the function's own business (an honest answer has many)."""
@@ -160,7 +185,7 @@ def _patched_modules(tree) -> list[str]:
     return found
 
 
-def _suspicious(cell, protected: set[str]) -> str | None:
+def _suspicious(cell, protected: set[str], given_imports: set[tuple] = frozenset()) -> str | None:
     """Why a student's code cell deserves a human look, or None."""
     found = TAMPERING.search(cell.source)
     if found:
@@ -175,9 +200,16 @@ def _suspicious(cell, protected: set[str]) -> str | None:
     patched = _patched_modules(tree)
     if patched:
         return "changes " + ", ".join(f"`{n}`" for n in patched) + " in a module the tests use"
-    rebound = sorted(_bound_names(tree) & protected)
+    same_imports = {bound for (_m, _n, bound) in _imports(tree) & set(given_imports)}
+    other_bindings = _bound_names(ast.Module(body=[n for n in tree.body if not (
+        isinstance(n, (ast.Import, ast.ImportFrom)) and {b for (_m, _n, b) in _imports(ast.Module(body=[n], type_ignores=[]))} <= same_imports)],
+        type_ignores=[]))
+    rebound = sorted(other_bindings & protected)
     if rebound:
         return "redefines " + ", ".join(f"`{n}`" for n in rebound) + ", which the tests rely on"
+    dynamic = dynamic_code(tree)
+    if dynamic:  # it may rebind an answer out of sight: the judge will not trust a reading of code
+        return f"may rebind names out of sight: {dynamic}"
     return None
 
 
@@ -256,11 +288,11 @@ def _compare(release, nb, name: str, problems: list[Problem]):
             problems.append(Problem("edited_locked_cell", name, f"{name}: {describe(orig)} '{gid}': "
                                     f"{' and '.join(edits)} had been edited: restored, graded as if untouched"))
 
-    protected = _protected_names(release)
+    protected, given = _protected_names(release), _given_imports(release)
     for cell in nb.cells:
         if cell.cell_type != "code" or (grade_id(cell) and not is_learners(cell)):
             continue
-        why = _suspicious(cell, protected)
+        why = _suspicious(cell, protected, given)
         if why:
             where = f"answer cell '{grade_id(cell)}'" if grade_id(cell) else "a cell of the student's own"
             problems.append(Problem("suspicious_code", name, f"{name}: {where} {why}: look at it"))

@@ -22,9 +22,13 @@ Requests (tuples):
 * ``("call", target, args, kwargs)``: call a handle (``target`` is a handle, resolved while
   unpickling) and return what it returns, or what it raised;
 * ``("getattr", target, attribute)``: read an attribute of a handle;
-* ``("run_tests", name, implementation, time_limit, stop_at_first_failure)``: run the learner's
-  ``test_...`` functions with ``name`` bound to ``implementation``, in a forked copy of S so no run
-  leaves anything behind for the next; only ``[(test name, passed, reason), ...]`` comes back;
+* ``("run_tests", name, meta, time_limit, stop_at_first_failure)``: run the learner's ``test_...``
+  functions with ``name`` bound to a :class:`helpers.mutation_grading.Candidate` described by
+  ``meta`` (the reference's name, module, docstring and interface), in a forked copy of S so no
+  run leaves anything behind for the next; only ``[(test name, passed, reason), ...]`` comes back.
+  The implementation under test (the reference or a seeded bug) never comes here: each call the
+  tests make is a *callback* frame on the call line, ``{"callback": {"seq": n, ...}}``, answered
+  by the judge with ``{"seq": n, "reply": data}`` before the run's own reply;
 * ``("release", ids)``: forget handles the judge no longer holds.
 """
 
@@ -114,19 +118,48 @@ def _handle(request: tuple) -> Any:
     raise ValueError(f"unknown request {op!r}")
 
 
-def _run_tests_forked(name: str, implementation: Any, time_limit: float, stop_at_first_failure: bool):
-    """Run the learner's tests with ``name`` bound to ``implementation`` in a child process.
+#: The call line being answered right now (a run of learner tests calls back on it).
+_current_line: list = [None]
+
+
+class _Callbacks:
+    """The child's side of a candidate's calls: one callback frame to the judge per call, read
+    back by its sequence number (a reply to a call cut short by a test's time limit is skipped)."""
+
+    def __init__(self, conn):
+        self.conn, self.seq = conn, 0
+
+    def __call__(self, message: dict) -> dict:
+        import json
+        import struct
+
+        self.seq += 1
+        payload = json.dumps({"callback": dict(message, seq=self.seq)}).encode()
+        self.conn.sendall(struct.pack("!Q", len(payload)) + payload)
+        while True:
+            (size,) = struct.unpack("!Q", read_exact(self.conn, 8))
+            answer = json.loads(read_exact(self.conn, size))
+            if isinstance(answer, dict) and answer.get("seq") == self.seq:
+                return answer
+
+
+def _run_tests_forked(name: str, meta: dict, time_limit: float, stop_at_first_failure: bool):
+    """Run the learner's tests with ``name`` bound to a candidate proxy in a child process.
 
     The child is a copy of this kernel at this moment; whatever a test changes (a global, a file
-    handle, the implementation itself) dies with it, so the next run starts from the same state.
+    handle, the proxy itself) dies with it, so the next run starts from the same state. The
+    candidate's calls go to the judge on the call line (the parent waits meanwhile).
     """
     import json
     import select
     import signal
     import time
 
-    from helpers.mutation_grading import collect_tests, run_all
+    from helpers.mutation_grading import Candidate, _CandidateCaller, collect_tests, run_all
 
+    conn = _current_line[0]
+    if conn is None or not isinstance(meta, dict):
+        raise RuntimeError("learner-written tests are graded over the judge's call line only")
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: run, report, and leave without any clean-up of the parent's
@@ -134,7 +167,7 @@ def _run_tests_forked(name: str, implementation: Any, time_limit: float, stop_at
         try:
             os.close(read_end)
             namespace = _user_namespace()
-            namespace[name] = implementation
+            namespace[name] = Candidate(_CandidateCaller(_Callbacks(conn), meta), 0, meta)
             results = run_all(collect_tests(namespace), time_limit, stop_at_first_failure)
             payload = json.dumps([[r.name, r.passed, r.reason] for r in results]).encode()
             with os.fdopen(write_end, "wb") as out:
@@ -224,6 +257,7 @@ def _answer_frame(conn, loop, owner: int) -> None:
         loop.remove_reader(conn.fileno())
         conn.close()
         return
+    _current_line[0] = conn
     out, err = io.StringIO(), io.StringIO()
     # An interrupt (nbclient's, when a cell of S times out) stops the student's code, as it would
     # in a cell; the kernel ignores SIGINT while idle, which is when this runs.
@@ -237,6 +271,7 @@ def _answer_frame(conn, loop, owner: int) -> None:
                             f"{type(exc).__name__}: {exc}", "traceback": ""}
     finally:
         signal.signal(signal.SIGINT, previous)
+        _current_line[0] = None
     try:
         payload = json.dumps({"reply": reply, "out": out.getvalue()[:MAX_CALL_OUTPUT],
                               "err": err.getvalue()[:MAX_CALL_OUTPUT]}).encode()

@@ -29,6 +29,7 @@ import sys
 import time
 from typing import Any
 
+from ..intake.code_reading import read_definitions
 from . import wire
 from .agent import HANDLE_KEY, REPLY_MIME, read_exact as _read_exact
 
@@ -51,7 +52,8 @@ class Handle:
     turned into a bool here: those would need the judge to trust the student's ``__eq__``.
     """
 
-    __slots__ = ("_kernel", "_id", "_type", "_callable", "__name__", "_source", "__weakref__")
+    __slots__ = ("_kernel", "_id", "_type", "_callable", "__name__", "_source_text", "_source_refused",
+                 "__weakref__")
 
     def __init__(self, kernel: "StudentKernel", info: dict):
         object.__setattr__(self, "_kernel", kernel)
@@ -59,7 +61,22 @@ class Handle:
         object.__setattr__(self, "_type", str(info.get("type", "object"))[:100])
         object.__setattr__(self, "_callable", bool(info.get("callable")))
         object.__setattr__(self, "__name__", str(info.get("name") or info.get("type") or "object")[:100])
-        object.__setattr__(self, "_source", None)
+        object.__setattr__(self, "_source_text", None)
+        object.__setattr__(self, "_source_refused", "")
+
+    @property
+    def _source(self) -> str | None:
+        """The learner's text of this function as the tests read it (``helpers.checks.source_of``),
+        decided from the whole submission (:mod:`mlse.intake.code_reading`); a reading that is not
+        trusted fails the code-reading test with the reason."""
+        refused = object.__getattribute__(self, "_source_refused")
+        if refused:
+            from helpers.checks import CheckFailed
+
+            raise CheckFailed(f"the code of {self.__name__}", "a definition the grader can read",
+                              refused, "Define it once, plainly, at the top level of its answer cell "
+                              "(def, or name = ...), and call other functions by their names.")
+        return object.__getattribute__(self, "_source_text")
 
     def __call__(self, *args, **kwargs):
         if not self._callable:
@@ -125,6 +142,7 @@ class StudentKernel:
         self.unresponsive = ""   # set when a call got no answer: later calls fail at once
         self.relayed = 0
         self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
+        self.served = None  # the implementation a run of learner tests calls back (mutation_grading._Served)
         self.line: socket.socket | None = None
         self._open_line(connection_info)
         if self.line is not None:
@@ -185,10 +203,16 @@ class StudentKernel:
         try:
             line.settimeout(self.call_timeout)
             line.sendall(struct.pack("!Q", len(payload)) + payload)
-            (size,) = struct.unpack("!Q", _read_exact(line, 8))
-            if size > MAX_REPLY_BYTES:
-                raise wire.DecodeError(f"a reply of {size:,} bytes")
-            data = _read_exact(line, size)
+            while True:
+                (size,) = struct.unpack("!Q", _read_exact(line, 8))
+                if size > MAX_REPLY_BYTES:
+                    raise wire.DecodeError(f"a reply of {size:,} bytes")
+                data = _read_exact(line, size)
+                callback = self._callback_of(data)
+                if callback is None:
+                    break
+                answer = json.dumps(self._answer_callback(callback)).encode()
+                line.sendall(struct.pack("!Q", len(answer)) + answer)
         except socket.timeout:
             self.unresponsive = (f"the student's code did not answer within {self.call_timeout:g} s "
                                  "(an endless loop, or a kernel that stopped listening)")
@@ -218,6 +242,31 @@ class StudentKernel:
         except wire.DecodeError as exc:
             self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
             raise
+
+    @staticmethod
+    def _callback_of(data: bytes) -> dict | None:
+        """The callback in a frame (a learner's test calling the implementation under test), or
+        None when the frame is the request's reply. A frame too short to be a callback is a reply."""
+        if not data.startswith(b'{"callback"'):
+            return None
+        try:
+            frame = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+        callback = frame.get("callback") if isinstance(frame, dict) else None
+        return callback if isinstance(callback, dict) else None
+
+    def _answer_callback(self, callback: dict) -> dict:
+        """Answer one call of a learner's test on the implementation being served (the reference
+        or a seeded bug, which stays here): data back, never the implementation."""
+        from helpers.mutation_grading import serve_candidate_call
+
+        seq = callback.get("seq") if type(callback.get("seq")) is int else -1
+        if self.served is None:
+            answer = {"reply": wire.encode_exception(RuntimeError("no implementation is under test now"))}
+        else:
+            answer = serve_candidate_call(self.served, callback)
+        return dict(answer, seq=seq)
 
     def _request_by_execute(self, request: tuple) -> Any:
         code = ("__import__('mlse.judge.agent', fromlist=['serve']).serve("
@@ -289,6 +338,8 @@ class Judge:
             connection_info = json.loads(connection_info)
         self.connection_info, self.call_timeout = connection_info, call_timeout
         self.student = StudentKernel(connection_info, call_timeout)
+        self.cells: list[str] = []   # the text of every cell that ran in S, in order (never run here)
+        self.bound: set[str] = set()  # the names taken from S so far
 
     def reconnect(self) -> None:
         """S was restarted (its kernel died or ignored a timeout): a fresh client, ready on every
@@ -319,7 +370,9 @@ class Judge:
         Returns what each name became, for the grader's log.
         """
         namespace, done = self.namespace(), {}
-        sources = _function_sources(cell_source)
+        self.cells.append(cell_source)
+        self.bound.update(names)
+        readings = read_definitions(self.cells, sorted(self.bound))
         for name in names:
             try:
                 value = self.student.request(("value", name))
@@ -333,17 +386,53 @@ class Judge:
                 done[name] = f"refused: {type(exc).__name__}: {exc}"
                 namespace.pop(name, None)
                 continue
-            if type(value) is Handle and name in sources:
-                object.__setattr__(value, "_source", sources[name])
+            reading = readings.get(name)
+            if type(value) is Handle and reading is not None:
+                object.__setattr__(value, "_source_text", reading.source)
+                object.__setattr__(value, "_source_refused", reading.untrusted)
             namespace[name] = value
             done[name] = type(value).__name__
+        for name, reading in readings.items():  # code whose text hides which definition runs
+            if reading.unclear and type(namespace.get(name)) is Handle:  # (data is judged as data)
+                namespace[name] = _Unclear(name, reading.unclear)
+                done[name] = "unclear"
+                self.flag(f"{reading.unclear}: its tests score nothing")
         return done
 
+    def flag(self, reason: str) -> None:
+        """Record something a person should look at (the submission is flagged)."""
+        if reason not in self.student.incidents:
+            self.student.incidents.append(reason)
+
+    def learner_test_sources(self) -> dict[str, str]:
+        """``{name: text}`` of every ``test...`` function the learner's cells define at their top
+        level, from the cells' text (read, never run), the last definition of each name."""
+        found: dict[str, str] = {}
+        for cell in self.cells:
+            try:
+                tree = ast.parse(cell)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                    found[node.name] = ast.get_source_segment(cell, node) or ""
+        return found
+
     def run_learner_tests(self, name: str, implementation: Any, time_limit: float,
-                          stop_at_first_failure: bool = False) -> list[tuple[str, bool, str]]:
+                          stop_at_first_failure: bool = False, meta: dict | None = None
+                          ) -> list[tuple[str, bool, str]]:
         """Run the learner's tests (in a fresh fork of the student's kernel) with ``name`` bound to
-        ``implementation``; only each test's name, pass/fail and reason come back."""
-        rows = self.student.request(("run_tests", name, implementation, time_limit, stop_at_first_failure))
+        a proxy described by ``meta`` (:func:`helpers.mutation_grading.candidate_meta`); the
+        proxy's calls come back here and are answered by ``implementation``, which never leaves
+        the judge. Only each test's name, pass/fail and reason come back."""
+        from helpers.mutation_grading import _Served, candidate_meta
+
+        meta = meta or candidate_meta(name, implementation)
+        self.student.served = _Served(implementation, meta.get("interface", ()))
+        try:
+            rows = self.student.request(("run_tests", name, meta, time_limit, stop_at_first_failure))
+        finally:
+            self.student.served = None
         if not isinstance(rows, list):
             raise StudentKernelError("the learner's tests sent back no results")
         out = []
@@ -354,14 +443,37 @@ class Judge:
         return out
 
 
-def _function_sources(cell_source: str) -> dict[str, str]:
-    """``{name: source}`` of each top-level function or class in a cell's text (parsed, never run)."""
-    try:
-        tree = ast.parse(cell_source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
-    return {node.name: ast.get_source_segment(cell_source, node) or ""
-            for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+class _Unclear:
+    """What the judge binds for a name the learner's text does not define plainly (a definition
+    nested in a block, a ``global`` rebinding...): every use fails with the reason."""
+
+    __slots__ = ("_name", "_why")
+
+    def __init__(self, name: str, why: str):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_why", why)
+
+    def _fail(self, *_args, **_kwargs):
+        from helpers.checks import CheckFailed
+
+        raise CheckFailed(self._name, "a definition the grader can read: one plain def (or "
+                          f"{self._name} = ...) at the top level of its answer cell",
+                          self._why, "Move the definition out of the block, so the text shows "
+                          "which code runs.")
+
+    __call__ = _fail
+
+    def __getattr__(self, attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        self._fail()
+
+    @property
+    def _source(self):
+        self._fail()
+
+    def __repr__(self) -> str:
+        return f"<{self._name}: not graded ({self._why})>"
 
 
 def source_of_handle(obj: Any) -> str | None:

@@ -40,13 +40,22 @@ from ..notebook_cells import grade_id, names_bound, role
 from ..sandbox.guarded_client import dropped_count
 from ..sandbox.judge_kernel import JudgeKernelManager
 
-__all__ = ["FINDINGS", "FINDINGS_MIME", "JudgedExecute"]
+__all__ = ["FINDINGS", "FINDINGS_MIME", "Findings", "JudgedExecute"]
 
 #: The key, in the resources nbgrader hands each preprocessor, of the list the judge's findings go
 #: into: calls that failed in a telling way (no answer, a reply that is not data, a kernel that
 #: died while called), kernels that died, forged messages. The caller puts a list there
 #: (``mlse.grade.one.autograde`` does) and reads it when the notebook is graded.
 FINDINGS = "mlse_findings"
+
+class Findings(list):
+    """The list the judge's findings go into. nbconvert deep-copies the resources before the
+    preprocessors see them (``Exporter._preprocess``): this list stays itself through that copy,
+    so what the judge appends reaches the grader that put it there."""
+
+    def __deepcopy__(self, memo):
+        return self
+
 
 #: How J hands its own record to the grader: one display message of this type, a JSON list.
 FINDINGS_MIME = "application/vnd.mlse.judge-findings+json"
@@ -229,9 +238,9 @@ class JudgedExecute(SandboxedExecute):
             await super().async_execute_cell(in_student, cell_index, execution_count, store_history)
             return await self._judge.async_execute_cell(cell, cell_index, execution_count, store_history)
         result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        names = self._names_to_bind(cell)
-        if names:
-            await self._in_judge(f"__mlse_judge__.bind({names!r}, {cell.source!r})")
+        # every cell S ran is told to J (its text, never run there): which definition a test
+        # reads is decided from the whole submission in order (mlse.intake.code_reading)
+        await self._in_judge(f"__mlse_judge__.bind({self._names_to_bind(cell)!r}, {cell.source!r})")
         return result
 
     async def _restart_and_replay(self, cell_index: int) -> None:

@@ -23,8 +23,13 @@ list                           a JSON list
 tuple / set / frozenset        ``{"$": "tuple" | "set" | "frozenset", "v": [...]}``
 dict                           ``{"$": "dict", "v": [[key, value], ...]}``
 bytes                          ``{"$": "bytes", "v": base64}``
+a subclass of one of those     the builtin's plain contents, as above (``defaultdict``, ``Counter``,
+(or of int, float, str)        ``OrderedDict``: a dict; a namedtuple: a tuple; ``IntEnum``: an int)
+fractions.Fraction             ``{"$": "fraction", "n": numerator, "d": denominator}``
+decimal.Decimal                ``{"$": "decimal", "v": "12.50"}``
 numpy scalar                   ``{"$": "npscalar", "dtype": "<f8", "v": value}``
 numpy array (no objects)       ``{"$": "ndarray", "npy": base64 of np.save(allow_pickle=False)}``
+                               (a subclass of ndarray crosses as a plain ndarray)
 numpy array of objects         ``{"$": "ndarray_obj", "shape": [...], "v": [items...]}``
 pandas Series / DataFrame      ``{"$": "series" | "dataframe", ...}``: columns as arrays, an index
 a course dataclass             ``{"$": "dataclass", "cls": "helpers.shipping.RoutingDecision", "v": {...}}``
@@ -38,6 +43,8 @@ from __future__ import annotations
 import base64
 import builtins
 import dataclasses
+import decimal
+import fractions
 import io
 import math
 import sys
@@ -84,11 +91,18 @@ class _Encoder:
         if t is bytes:
             return {"$": "bytes", "v": base64.b64encode(value).decode()}
         np = sys.modules.get("numpy")
-        if np is not None:
+        if np is not None:  # before the subclasses below: np.float64 is a float, np.str_ a str
             if isinstance(value, np.generic) and value.dtype.kind in SAFE_DTYPE_KINDS:
                 return {"$": "npscalar", "dtype": value.dtype.str, "v": self._plain(value.item())}
-            if t is np.ndarray:
-                return self._array(value, depth)
+            if isinstance(value, np.ndarray):  # np.ndarray itself, or a subclass viewed as one
+                return self._array(np.ndarray.view(value, np.ndarray), depth)
+        plain = _plain_contents(value)
+        if plain is not _NOT_PLAIN:
+            return self(plain, depth)
+        if t is fractions.Fraction:
+            return {"$": "fraction", "n": value.numerator, "d": value.denominator}
+        if t is decimal.Decimal:
+            return {"$": "decimal", "v": str(value)}
         pd = sys.modules.get("pandas")
         if pd is not None:
             if t is pd.Series:
@@ -125,6 +139,34 @@ class _Encoder:
 
     def _index(self, index, depth):
         return {"name": self(index.name, depth + 1), "v": self._array(index.to_numpy(), depth)}
+
+
+_NOT_PLAIN = object()
+#: The builtin types whose subclasses cross as the builtin's plain contents (most derived first:
+#: ``bool`` cannot be subclassed, and an ``IntEnum`` is an ``int``).
+_PLAIN_BASES = (dict, list, tuple, set, frozenset, str, bytes, int, float)
+
+
+def _plain_contents(value: Any) -> Any:
+    """For an instance of a *subclass* of a builtin container or number (``defaultdict``,
+    ``Counter``, ``OrderedDict``, a namedtuple, an ``IntEnum``, a ``str`` enum...), its contents
+    as the builtin type itself, read with the builtin's own methods (an override of ``items`` or
+    ``__iter__`` is not asked); :data:`_NOT_PLAIN` for anything else. The judge then rebuilds
+    the value from its own types: a test judges what the value is, never the class it came in."""
+    for base in _PLAIN_BASES:
+        if isinstance(value, base) and type(value) is not base:
+            if base is dict:
+                return dict(dict.items(value))
+            if base in (list, tuple, set, frozenset):
+                return base(base.__iter__(value))
+            if base is str:
+                return str.__str__(value)
+            if base is bytes:
+                return bytes(memoryview(value))
+            if base is int:
+                return int.__int__(value)
+            return float.__float__(value)
+    return _NOT_PLAIN
 
 
 def encode(value: Any, keep: Callable[[Any], dict]) -> Any:
@@ -217,6 +259,16 @@ class _Decoder:
             return out
         if tag == "bytes":
             return base64.b64decode(self._str(v), validate=True)
+        if tag == "fraction":
+            numerator, denominator = data.get("n"), data.get("d")
+            if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
+                raise DecodeError("a fraction needs an integer numerator and a positive denominator")
+            return fractions.Fraction(numerator, denominator)
+        if tag == "decimal":
+            try:
+                return decimal.Decimal(self._str(v))
+            except decimal.InvalidOperation as exc:
+                raise DecodeError(f"not a decimal number: {v!r:.40}") from exc
         if tag == "npscalar":
             np = self._numpy()
             dtype = self._dtype(data.get("dtype"))
@@ -307,5 +359,13 @@ class _Decoder:
 
 def decode(data: Any, make_handle: Callable[[dict], Any]) -> Any:
     """The judge's own value for ``data`` (see the module docstring); ``raised`` is not decoded
-    here (the caller raises it). Raises :class:`DecodeError` for anything else."""
-    return _Decoder(make_handle)(data)
+    here (the caller raises it). Raises :class:`DecodeError` for anything else: whatever the
+    bytes, a malformed reply is never another exception (bad base64, an array whose shape does
+    not fit its values, a truncated ``.npy`` buffer...)."""
+    try:
+        return _Decoder(make_handle)(data)
+    except DecodeError:
+        raise
+    except (ValueError, TypeError, OverflowError, KeyError, IndexError, EOFError, MemoryError,
+            RecursionError) as exc:
+        raise DecodeError(f"a malformed value: {type(exc).__name__}: {str(exc)[:200]}") from exc

@@ -85,6 +85,13 @@ class RedactHiddenOutputs(NbGraderPreprocessor):
         return due is None or datetime.now(timezone.utc).replace(tzinfo=None) < due
 
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            from ..selfcheck import answer_error_note  # an answer cell that raised says so (issue 20)
+
+            note = answer_error_note(cell)
+            if note and not any(note in str(o.get("text", "")) for o in cell.get("outputs", [])):
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=note + "\n"))
+            return cell, resources
         if cell.cell_type != "code" or not hidden_lines(cell.source):
             return cell, resources
         if self._hint_only(resources):

@@ -1,0 +1,265 @@
+"""Which code a code-reading test reads: the definition that runs, found from the whole submission.
+
+Some tests read a learner's code rather than run it (a refactoring must not call the old function:
+``helpers.checks.names_used``). Under the judge the learner's function is a handle, and the text a
+test reads is decided here, from the learner's cells in the order they ran (parsed, never run):
+
+* the **effective definition** of a name is its last plain binding at the top level of a cell:
+  ``def name(...)``, ``name = lambda ...: ...`` or ``name = <expression>`` (``import ... as name``
+  too). Lambdas and assignments read like ``def``\\ s: ``name = lambda t: body`` reads as
+  ``def name(t): return body`` and ``name = other`` as a function that calls ``other``;
+* a name bound where the text does not show it plainly is **unclear**: a definition nested in an
+  ``if``/``for``/``while``/``try``/``with`` block, a ``global name`` inside a function, a loop or
+  ``with`` target, a walrus, a class of that name. Its tests fail with the reason, and the
+  submission is flagged;
+* code that can rebind anything out of sight (``exec``, ``compile``, ``setattr``, writes through
+  ``globals()``/``vars()``/``locals()``, ``__code__`` and friends, ``sys.modules``) makes every
+  reading **untrusted**: a code-reading test then fails with the reason;
+* inside the definition (and the learner's helper functions it names, which are read with it),
+  indirection counts as a call of what it names: ``globals()["f"]``, ``vars()["f"]``,
+  ``getattr(x, "f")``, ``eval("f")`` read as ``f``; a lookup whose name is not written out
+  (``globals()[a + b]``, ``eval(text)``) makes the reading untrusted.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = ["Reading", "read_definitions", "dynamic_code"]
+
+_DYNAMIC_CALLS = {"exec", "compile", "setattr", "delattr", "__import__"}
+_NAMESPACE_CALLS = {"globals", "vars", "locals"}
+_FUNCTION_INTERNALS = {"__code__", "__globals__", "__closure__", "__defaults__", "__kwdefaults__",
+                       "__dict__", "__wrapped__", "__call__"}
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith)
+if hasattr(ast, "TryStar"):
+    _BLOCKS = (*_BLOCKS, ast.TryStar)
+if hasattr(ast, "Match"):
+    _BLOCKS = (*_BLOCKS, ast.Match)
+
+
+@dataclass
+class Reading:
+    """What a code-reading test may read of one name."""
+
+    source: str | None = None   # the graded text, a ``def`` (None: the name is not defined plainly)
+    unclear: str = ""           # why the name's own binding is not trusted (its tests score nothing)
+    untrusted: str = ""         # why no reading of code is trusted (code-reading tests score nothing)
+
+
+def _parse(source: str):
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _namespace_call(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in _NAMESPACE_CALLS and not node.args)
+
+
+def dynamic_code(tree) -> str:
+    """Why ``tree`` may rebind names out of sight (see the module docstring), or ``""``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _DYNAMIC_CALLS:
+            return f"it calls {node.func.id}()"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("update", "setdefault", "__setitem__", "pop") \
+                and _namespace_call(node.func.value):
+            return f"it changes {node.func.value.func.id}() directly"
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            if isinstance(node, ast.Subscript) and _namespace_call(node.value):
+                return f"it writes to {node.value.func.id}()"
+            if isinstance(node, ast.Attribute) and node.attr in _FUNCTION_INTERNALS:
+                return f"it replaces a function's {node.attr}"
+        if isinstance(node, ast.Attribute) and node.attr in ("modules", "user_ns", "user_global_ns") \
+                and isinstance(node.ctx, ast.Load) and not isinstance(node.value, ast.Call):
+            if isinstance(node.value, ast.Name) and node.value.id == "sys" or node.attr != "modules":
+                return f"it reaches the interpreter's namespaces ({ast.unparse(node)[:60]})"
+    return ""
+
+
+def _binds(node, name: str) -> bool:
+    """Whether statement ``node`` binds ``name`` in the scope it is written in."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((a.asname or a.name).split(".")[0] == name for a in node.names)
+    targets = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    elif isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, (ast.Store, ast.Del))
+               for t in targets for n in ast.walk(t))
+
+
+def _plain(node, name: str):
+    """The plain top-level binding ``node`` makes of ``name`` as a def node, or None if not plain."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+        return node
+    value = None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+            and node.targets[0].id == name:
+        value = node.value
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name \
+            and node.value is not None:
+        value = node.value
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            if alias.asname == name or (alias.asname is None and alias.name == name):
+                module = getattr(node, "module", None)
+                value = ast.parse(f"{module}.{alias.name}" if module else alias.name, mode="eval").body
+    if value is None:
+        return None
+    if isinstance(value, ast.Lambda):
+        return ast.FunctionDef(name=name, args=value.args, body=[ast.Return(value=value.body)],
+                               decorator_list=[], returns=None, type_params=[], lineno=1, col_offset=0)
+    call = ast.Call(func=value, args=[ast.Starred(value=ast.Name("args", ast.Load()), ctx=ast.Load())],
+                    keywords=[ast.keyword(arg=None, value=ast.Name("kwargs", ast.Load()))])
+    args = ast.arguments(posonlyargs=[], args=[], vararg=ast.arg("args"), kwonlyargs=[], kw_defaults=[],
+                         kwarg=ast.arg("kwargs"), defaults=[])
+    return ast.FunctionDef(name=name, args=args, body=[ast.Return(value=call)], decorator_list=[],
+                           returns=None, type_params=[], lineno=1, col_offset=0)
+
+
+def _unclear_binding(tree, name: str) -> str:
+    """Why ``name`` is bound in ``tree`` where the text does not show it plainly, or ``""``."""
+    for node in tree.body:
+        if _binds(node, name) and _plain(node, name) is None:
+            return f"{name} is bound by a {type(node).__name__.lower()} statement, not by a plain definition"
+        if isinstance(node, _BLOCKS):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.stmt) and inner is not node and _binds(inner, name) \
+                        and not _inside_function(node, inner):
+                    return f"{name} is defined inside an {type(node).__name__.lower()} block"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global) and name in node.names:
+            return f"{name} is declared global inside a function, so it can be rebound when that runs"
+        if isinstance(node, ast.NamedExpr) and node.target.id == name:
+            return f"{name} is bound by := inside an expression"
+    return ""
+
+
+def _inside_function(block, inner) -> bool:
+    """Whether ``inner`` (somewhere in ``block``) sits in a function body (its own scope)."""
+    for node in ast.walk(block):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if any(sub is inner for sub in ast.walk(node)) and inner is not node:
+                return True
+    return False
+
+
+class _Indirection(ast.NodeTransformer):
+    """Reads ``globals()["f"]``, ``getattr(x, "f")`` and ``eval("f")`` as the ``f`` they name."""
+
+    def __init__(self):
+        self.untrusted = ""
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        if _namespace_call(node.value):
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+                return ast.copy_location(ast.Name(key.value, ast.Load()), node)
+            self.untrusted = f"it looks a name up in {node.value.func.id}() without writing the name out"
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        constant = (len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+                    and isinstance(node.args[1].value, str))
+        if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2:
+            if constant and node.args[1].value.isidentifier():
+                return ast.copy_location(ast.Attribute(node.args[0], node.args[1].value, ast.Load()), node)
+            self.untrusted = "it reads an attribute whose name is not written out (getattr)"
+        elif isinstance(func, ast.Name) and func.id == "eval":
+            text = node.args[0] if node.args else None
+            if isinstance(text, ast.Constant) and isinstance(text.value, str):
+                parsed = _parse(text.value.strip())
+                if parsed is not None and len(parsed.body) == 1 and isinstance(parsed.body[0], ast.Expr):
+                    return ast.copy_location(self.visit(parsed.body[0].value), node)
+            self.untrusted = "it runs text with eval()"
+        elif isinstance(func, ast.Attribute) and func.attr == "get" and _namespace_call(func.value):
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str) \
+                    and node.args[0].value.isidentifier():
+                return ast.copy_location(ast.Name(node.args[0].value, ast.Load()), node)
+            self.untrusted = f"it looks a name up in {func.value.func.id}() without writing the name out"
+        elif isinstance(func, ast.Name) and func.id in _NAMESPACE_CALLS | {"exec", "__import__"}:
+            self.untrusted = f"it uses {func.id}()"
+        return node
+
+
+def _names_in(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Reading]:
+    """The reading of each of ``names`` from the learner's ``cells`` (their text, in the order
+    they ran): see the module docstring."""
+    trees = [t for t in (_parse(c) for c in cells) if t is not None]
+    untrusted = next((f"the notebook runs code the grader cannot read ({why})"
+                      for why in (dynamic_code(t) for t in trees) if why), "")
+    # the last plain top-level definition of every name, in execution order
+    latest: dict[str, ast.AST] = {}
+    for tree in trees:
+        for node in tree.body:
+            for bound in _bound_here(node):
+                plain = _plain(node, bound)
+                if plain is not None:
+                    latest[bound] = plain
+                else:
+                    latest.pop(bound, None)
+    readings = {}
+    for name in names:
+        unclear = next((why for why in (_unclear_binding(t, name) for t in trees) if why), "")
+        if unclear or name not in latest:
+            readings[name] = Reading(None, unclear, untrusted)
+            continue
+        source, why = _graded_text(name, latest)
+        readings[name] = Reading(source, "", untrusted or why)
+    return readings
+
+
+def _bound_here(node) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    found = set()
+    for target in getattr(node, "targets", None) or ([node.target] if hasattr(node, "target") else []):
+        found |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return found
+
+
+def _graded_text(name: str, latest: dict[str, ast.AST]) -> tuple[str, str]:
+    """The text of ``name``'s definition with indirection resolved and the learner's own helpers
+    that it names (transitively) read with it; and why it is untrusted, if it is."""
+    import copy
+
+    main = copy.deepcopy(latest[name])
+    indirection = _Indirection()
+    main = indirection.visit(main)
+    if main.decorator_list:  # a decorator may replace the function: read what it names too
+        main.body = [*(ast.Expr(value=d) for d in main.decorator_list), *main.body]
+        main.decorator_list = []
+    seen, queue, helpers = {name}, sorted(_names_in(main)), []
+    while queue:
+        other = queue.pop(0)
+        if other in seen or other not in latest:
+            continue
+        seen.add(other)
+        helper = indirection.visit(copy.deepcopy(latest[other]))
+        helpers.append(helper)
+        queue += sorted(_names_in(helper))
+    main.body = [*main.body, *helpers]
+    ast.fix_missing_locations(main)
+    return ast.unparse(main), indirection.untrusted

@@ -1,0 +1,251 @@
+"""Grading judges behaviour, not form (issue 20), the fast parts: no kernel, no nbgrader.
+
+* ``helpers.mutation_grading``: a learner's tests get one proxy type for the reference and every
+  seeded bug (same name, module, docs; only the exercise's interface); a test that inspects the
+  thing under test scores 0 and says why; the proxy is useless once its run is over.
+* ``mlse.intake.code_reading``: which text a code-reading test reads (lambdas and assignments as
+  defs, indirection resolved, helpers read along, unclear bindings refused).
+* ``mlse check`` says when an answer cell raised, with the error's last line.
+
+The same rules graded for real on the exercises: tests/test_fairness.py.
+"""
+
+from __future__ import annotations
+
+import linecache
+import textwrap
+
+import nbformat
+import pytest
+
+from helpers import mutation_grading as mg
+from helpers import ticket_service
+from helpers.ticket_service import TicketError
+from mlse.intake.code_reading import dynamic_code, read_definitions
+from mlse.selfcheck import _answer_errors, error_line
+
+from conftest import ROOT
+
+
+def _namespace(code: str) -> dict:
+    namespace = {"__name__": "__main__", "pytest": pytest, "TicketError": TicketError,
+                 "ticket_service": ticket_service}
+    code = textwrap.dedent(code)
+    filename = f"<learner-cell-{abs(hash(code))}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # as IPython does
+    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the learner's cell, in a test
+    return namespace
+
+
+def _variant(**table):
+    hours = dict(ticket_service.RESPONSE_HOURS, **table)
+
+    def variant(priority, vip=False):
+        if not isinstance(priority, str) or priority.strip().lower() not in hours:
+            raise TicketError("unknown priority")
+        value = hours[priority.strip().lower()]
+        return max(1, value // 2) if vip else value
+    return variant
+
+
+VARIANTS = [_variant(low=48), _variant(high=5)]
+HONEST = """
+    def test_each():
+        assert response_hours("low") == 72
+        assert response_hours("high") == 4
+
+    def test_raises():
+        with pytest.raises(TicketError):
+            response_hours("nope")
+"""
+
+
+def _grade(code: str) -> float:
+    return mg.grade_tests(_namespace(code), "response_hours", ticket_service.response_hours, VARIANTS, points=2)
+
+
+def test_honest_tests_catch_the_bugs():
+    assert _grade(HONEST) == 2
+
+
+@pytest.mark.parametrize("test", [
+    "assert response_hours is ticket_service.response_hours",
+    "assert type(response_hours).__name__ == 'function'",
+    "assert response_hours.__module__ == 'helpers.ticket_service'",
+    "assert response_hours.__closure__ is None",
+    "import inspect; assert 'RESPONSE_HOURS' in inspect.getsource(response_hours)",
+    "assert id(response_hours) > 0",
+])
+def test_a_test_that_inspects_the_implementation_scores_zero_and_says_why(test, capsys):
+    assert _grade(f"def test_fingerprint():\n    {test}\n") == 0
+    assert "look at response_hours itself" in capsys.readouterr().out
+
+
+def test_every_candidate_looks_the_same_to_a_test():
+    seen = []
+
+    def record(candidate):
+        seen.append((type(candidate), candidate.__name__, candidate.__module__, candidate.__doc__,
+                     repr(candidate), sorted(dir(candidate))))
+
+    for implementation in [ticket_service.response_hours, *VARIANTS]:
+        meta = mg.candidate_meta("response_hours", ticket_service.response_hours)
+        with mg._local_candidate(implementation, meta) as candidate:
+            record(candidate)
+            for forbidden in ("__code__", "__closure__", "__globals__", "__wrapped__", "__dict__"):
+                with pytest.raises(AttributeError):
+                    getattr(candidate, forbidden)
+    assert len(set(map(str, seen))) == 1
+    assert seen[0][1] == "response_hours" and seen[0][2] == "helpers.ticket_service"
+
+
+def test_only_behaviour_crosses_values_and_exceptions_are_rebuilt():
+    meta = mg.candidate_meta("response_hours", ticket_service.response_hours)
+    with mg._local_candidate(_variant(), meta) as candidate:
+        assert candidate("HIGH") == 4 and type(candidate("HIGH")) is int
+        with pytest.raises(TicketError):
+            candidate("nope")
+        with pytest.raises(TypeError):
+            candidate(object())  # only data goes to the implementation
+    with pytest.raises(RuntimeError):
+        candidate("high")  # kept after its run: useless
+
+
+def test_an_object_under_test_exposes_only_its_interface():
+    class Model:
+        classes_ = ["a", "b"]
+        secret = 48
+
+        def predict(self, rows):
+            return ["a" for _ in rows]
+
+    meta = mg.candidate_meta("model", Model(), interface=("predict", "classes_"))
+    with mg._local_candidate(Model(), meta) as model:
+        assert model.predict([1, 2]) == ["a", "a"] and model.classes_ == ["a", "b"]
+        with pytest.raises(AttributeError):
+            model.secret
+        with pytest.raises(AttributeError):
+            model.predict.__self__
+    served = mg._Served(Model(), ["predict"])
+    forged = mg.serve_candidate_call(served, {"op": "getattr", "target": 0, "attr": "secret"})
+    assert forged["reply"]["$"] == "raised"  # enforced on the side that holds the implementation
+
+
+def test_a_kept_reference_cannot_be_used_as_an_oracle():
+    code = """
+        _kept = []
+
+        def test_oracle():
+            _kept.append(response_hours)
+            assert response_hours("low") == _kept[0]("low")
+    """
+    assert _grade(code) == 0
+
+
+# ------------------------------------------------------------------------------- code reading
+
+def _read(*cells, name="team_report"):
+    return read_definitions([textwrap.dedent(c) for c in cells], [name])[name]
+
+
+def test_a_plain_def_is_read_as_written():
+    reading = _read("def team_report(t):\n    return sorted(t)\n")
+    assert reading.source.startswith("def team_report(t):") and not reading.unclear and not reading.untrusted
+
+
+def test_the_issues_decoy_is_unclear():
+    reading = _read('''
+        def team_report(tickets):
+            return []
+        if True:
+            def team_report(tickets):
+                return globals()["tangled_team_report"](tickets)
+    ''')
+    assert "inside an if block" in reading.unclear
+
+
+@pytest.mark.parametrize("body", [
+    'globals()["tangled_team_report"](t)',
+    'globals().get("tangled_team_report")(t)',
+    'eval("tangled_team_report")(t)',
+    'getattr(__builtins__, "x") or tangled_team_report(t)',
+    '_helper(t)',
+])
+def test_indirection_and_helpers_count_as_calls_of_what_they_name(body):
+    reading = _read(f"def _helper(t):\n    return tangled_team_report(t)\n\ndef team_report(t):\n    return {body}\n")
+    assert "tangled_team_report" in reading.source
+
+
+def test_lambdas_and_assignments_read_like_defs():
+    reading = _read("team_report = lambda tickets: [str(t) for t in tickets]")
+    assert reading.source.startswith("def team_report(tickets):") and "return" in reading.source
+    alias = _read("team_report = tangled_team_report")
+    assert "tangled_team_report" in alias.source
+
+
+@pytest.mark.parametrize("cells, why", [
+    (["def team_report(t):\n    return t\n", "exec('team_report = tangled_team_report')"], "untrusted"),
+    (["def team_report(t):\n    return t\n", "team_report.__code__ = tangled_team_report.__code__"], "untrusted"),
+    (["def team_report(t):\n    return globals()['tangled' + '_team_report'](t)\n"], "untrusted"),
+    (["for team_report in [tangled_team_report]:\n    pass\n"], "unclear"),
+    (["def f():\n    global team_report\n    team_report = tangled_team_report\n"], "unclear"),
+    (["try:\n    def team_report(t):\n        return t\nexcept Exception:\n    pass\n"], "unclear"),
+])
+def test_what_the_text_does_not_show_plainly_is_not_trusted(cells, why):
+    reading = _read(*cells)
+    assert getattr(reading, why), reading
+
+
+def test_honest_forms_are_trusted():
+    for cells in (["from collections import Counter\n\ndef team_report(t):\n    return list(Counter(t))\n"],
+                  ["def team_report(t):\n    return t\n", "def team_report(t):\n    return sorted(t)\n"]):
+        reading = _read(*cells)
+        assert reading.source and not reading.unclear and not reading.untrusted
+    assert not dynamic_code(compile("x = {}\nx['a'] = 1\nprint(getattr(x, 'get'))", "c", "exec",
+                                    flags=0x400, dont_inherit=True))
+
+
+# ------------------------------------------------------------------ mlse check: a cell raised
+
+def test_mlse_check_names_the_answer_cell_that_raised():
+    nb = nbformat.v4.new_notebook()
+    answer = nbformat.v4.new_code_cell("x = undefined", metadata={"nbgrader": {"solution": True, "grade_id": "p1"}})
+    answer.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'undefined' is not defined",
+                                             traceback=[])]
+    added = nbformat.v4.new_code_cell("1/0")
+    added.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                            traceback=[])]
+    test = nbformat.v4.new_code_cell("check()", metadata={"nbgrader": {"grade": True, "grade_id": "t1"}})
+    nb.cells = [answer, added, test]
+    assert error_line(answer) == "NameError: name 'undefined' is not defined"
+    messages = _answer_errors(nb, {"p1": "Part 1", "t1": "Part 1"})["Part 1"]
+    assert messages == ["your answer cell p1 raised NameError: name 'undefined' is not defined",
+                        "a cell you added raised ZeroDivisionError: division by zero"]
+
+
+def test_repeating_an_import_of_the_set_up_is_not_flagged_by_intake():
+    from mlse.intake import review
+
+    release = nbformat.read(ROOT / "exercises" / "m3_software_engineer" / "software_engineer.ipynb", as_version=4)
+    protected, given = review._protected_names(release), review._given_imports(release)
+
+    def why(source):
+        return review._suspicious(nbformat.v4.new_code_cell(source), protected, given)
+
+    assert why("from collections import Counter\n\ndef team_report(t):\n    return list(Counter(t))") is None
+    assert "check" in why("from collections import Counter as check")
+    assert "Counter" in why("from mymodule import Counter")
+    assert "exec" in why("exec('team_report = tangled_team_report')")
+
+
+def test_feedback_says_an_answer_cell_raised_once():
+    from mlse.outputs.feedback import RedactHiddenOutputs
+
+    answer = nbformat.v4.new_code_cell("x = undefined", metadata={"nbgrader": {"solution": True, "grade_id": "p1"}})
+    answer.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'undefined' is not defined",
+                                             traceback=[])]
+    redact = RedactHiddenOutputs()
+    for _ in range(2):
+        answer, _resources = redact.preprocess_cell(answer, {}, 0)
+    notes = [o for o in answer.outputs if o.get("output_type") == "stream"]
+    assert len(notes) == 1 and "raised NameError: name 'undefined' is not defined" in notes[0]["text"]
