@@ -68,7 +68,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 WORK := my-work
 
 workspace:
-	@for notebook in course/*.ipynb exercises/*/*.ipynb; do \
+	@for notebook in course/*.ipynb exercises/*/*.ipynb exercises/*/rubric.md; do \
 		case "$$notebook" in course/*) mine="$(WORK)/lessons/$${notebook#course/}";; \
 		                     *) mine="$(WORK)/$${notebook#exercises/}";; esac; \
 		if [ ! -e "$$mine" ]; then mkdir -p "$$(dirname "$$mine")" && cp "$$notebook" "$$mine" && echo "new in $(WORK)/: $${mine#$(WORK)/}"; fi; \

@@ -233,7 +233,8 @@ _OPTION_LINE = _re.compile(r"[(\[]?([a-z])(?:\s*[)\].:,\-\u2013\u2014]|\s+becaus
 #: "edge cases (b)": the option's words, then the letter in brackets.
 _OPTION_AFTER = _re.compile(r"(.+?)\s*[(\[]([a-z])[)\]]")
 #: Another option inside the words (", or c)", "b) and c)"): then the answer is not one option.
-_OTHER_OPTION = _re.compile(r"(?:^|\s)[(\[]?[a-z][)\].:,](?:\s|$)|\bor\b|[(\[][a-z][)\]]|^[a-z]$|^[a-z]\s+and\b")
+#: An "or" only counts before another letter ("b, or c"): "certifications or boot camps" is one option.
+_OTHER_OPTION = _re.compile(r"(?:^|\s)[(\[]?[a-z][)\].:,](?:\s|$)|\bor\s+[(\[]?[a-z][)\].:,]?(?:\s|$)|[(\[][a-z][)\]]|^[a-z]$|^[a-z]\s+and\b")
 
 
 def _bare(text: Any) -> str:

@@ -301,7 +301,25 @@ def check_notebooks(paths: list[str], console=None) -> int:
                       f"(plus {sum(r.max_score for r in results if not r.auto):g} points graded by hand"
                       + (f", {sum(r.later for r in results):g} points of hidden tests your instructor runs"
                          if any(r.later for r in results) else "") + ")")
+        rubric = _rubric_for(nb, dirs)
+        if rubric is not None and any(not r.auto for r in results):
+            console.print(f"Learning on your own? Mark the parts graded by hand yourself, after writing "
+                          f"your answer, with the rubric and model answers in [bold]{rubric}[/].")
         if dirs.source == dirs.release or not _has_hidden_tests(dirs.source):
             console.print("[dim]Visible tests only: your instructor's grading adds hidden tests "
                           "for edge cases, so the final score can be lower.[/]")
     return status
+
+
+#: The file beside an exercise with its hand-graded parts' rubric and model answers.
+RUBRIC_FILE = "rubric.md"
+
+
+def _rubric_for(notebook: Path, dirs) -> Path | None:
+    """The rubric of ``notebook``'s assignment: beside the learner's copy, or in the released
+    exercise's folder; None when the assignment has none."""
+    beside = Path(notebook).parent / RUBRIC_FILE
+    if beside.is_file():
+        return beside
+    released = dirs.release / Path(notebook).resolve().parent.name / RUBRIC_FILE
+    return released if released.is_file() else None
