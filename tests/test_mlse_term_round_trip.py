@@ -133,9 +133,30 @@ def _grade(course, student):
         return g.manual_score, g.needs_manual_grade, c.manual_comment
 
 
+#: The students of the shared graded class this term is about; other modules add students of their
+#: own to that class (the fairness corpus, the m3 learners), whom this term never met.
+TERM_CLASS = {"solution", "blank", "half"}
+
+
+def _only_the_term_class(ws):
+    """Remove every other student of the shared graded class from this copy: its gradebook rows
+    and its folders, so that the term's sheets and exports hold exactly the class it builds."""
+    from mlse.course import Course
+
+    with Gradebook(db_url_for(ws)) as gb:
+        for student in [s.id for s in gb.students if s.id not in TERM_CLASS]:
+            gb.remove_student(student)
+    course = Course(ws)
+    for step in (course.submitted, course.autograded):
+        for folder in step.iterdir() if step.is_dir() else ():
+            if folder.is_dir() and folder.name not in TERM_CLASS:
+                shutil.rmtree(folder)
+
+
 @pytest.fixture(scope="module")
 def course(graded_class, tmp_path_factory):
     ws = copy_course(graded_class.workspace, tmp_path_factory.mktemp("term21") / "course")
+    _only_the_term_class(ws)
     with open(ws / "nbgrader_config.py", "a") as fh:
         fh.write('\nc.AssignLatePenalties.plugin_class = "mlse.late.PercentLatePenalty"\n'
                  'c.PercentLatePenalty.percent = 10\nc.PercentLatePenalty.max_percent = 50\n')
