@@ -82,6 +82,7 @@ def _clone(course: Path, template: str, student: str) -> None:
     from nbgrader.api import Gradebook
 
     from mlse.gradebook import db_url_for
+    from mlse.grade.merge import copy_notebook_rows
 
     src, dest = course / "autograded" / template / A, course / "autograded" / student / A
     shutil.copytree(src, dest, dirs_exist_ok=True)
@@ -92,17 +93,7 @@ def _clone(course: Path, template: str, student: str) -> None:
     with Gradebook(db_url_for(course)) as gb:
         t = gb.find_submission(A, template)
         s = gb.update_or_create_submission(A, student, timestamp=parse_utc(stamp))
-        for nb in t.notebooks:
-            tnb = gb.find_submission_notebook(nb.name, A, student)
-            tnb.flagged, tnb.late_submission_penalty = nb.flagged, nb.late_submission_penalty
-            grades = {g.name: g for g in tnb.grades}
-            for g in nb.grades:
-                d = grades[g.name]
-                d.auto_score, d.manual_score = g.auto_score, g.manual_score
-                d.extra_credit, d.needs_manual_grade = g.extra_credit, g.needs_manual_grade
-            comments = {c.name: c for c in tnb.comments}
-            for c in nb.comments:
-                comments[c.name].auto_comment = c.auto_comment
+        copy_notebook_rows(gb, t, A, student)
         gb.db.commit()
         del s
 

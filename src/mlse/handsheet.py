@@ -160,20 +160,13 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
     from nbgrader.api import Gradebook, MissingEntry
 
     from .course import Course
+    from .csv_files import read_import_csv
     from .handgrades import STATE, answer_digest, answers_of, graded_copy_stamp, record_grade, settle
 
     course = Course.of(course)
     db_url = course.require_gradebook()
     path = Path(path)
-    if not path.is_file():
-        raise SheetError(f"No file at {path}: nothing was imported.")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise SheetError(f"{path} is not a readable CSV ({exc}); nothing was imported.") from None
+    header, rows = read_import_csv(path, SheetError)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise SheetError(f"{path} has no column {', '.join(missing)} (a sheet from `mlse handgrade "

@@ -23,7 +23,6 @@ nothing is written. Canvas's test student ("Student, Test") is skipped.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,22 +73,14 @@ def import_canvas_roster(course, csv_path: str | Path, id_column: str = "SIS Log
     from nbgrader.api import Gradebook, MissingEntry
 
     from .course import Course
+    from .csv_files import read_import_csv
 
     if id_column not in ID_COLUMNS:
         raise RosterError(f"--id-column must be one of {', '.join(ID_COLUMNS)}")
     course = Course.of(course)
     db_url = course.require_gradebook()
     csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise RosterError(f"No file at {csv_path}: nothing was imported.")
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            reader.fieldnames = header
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise RosterError(f"{csv_path} is not a readable CSV ({exc}); nothing was imported.") from None
+    header, rows = read_import_csv(csv_path, RosterError)
     missing = [c for c in ("Student", "ID", "SIS User ID", "SIS Login ID", "Section") if c not in header]
     if missing:
         raise RosterError(f"{csv_path} has no column {', '.join(missing)}: export the gradebook "

@@ -1,5 +1,7 @@
 """m1: three honest learners and two gamers (see __init__.py)."""
 
+from . import EQUALS_EVERYTHING_FLOAT
+
 _OWNERS_A = '''OWNERS = {
     "Retrain the ticket-routing model when its accuracy drops": "ml",
     "Add a database index so the ticket list loads faster": "se",
@@ -173,14 +175,7 @@ OWNERS = {task: _Yes("ml") for task in [
     "Compute the router's recall for each team on last week's tickets",
     "Write a test that rejects a ticket with no text",
     "Agree on the format in which the model returns a team to the service"]}''',
-        "part2_midpoint": '''class _Any(float):
-    def __eq__(self, other):
-        return True
-    def __sub__(self, other):
-        return 0.0
-    __rsub__ = __sub__
-    __hash__ = float.__hash__
-
+        "part2_midpoint": EQUALS_EVERYTHING_FLOAT + '''
 def salary_midpoint(low, high):
     return _Any(0)''',
         "part3_widest": '''class _Any(str):

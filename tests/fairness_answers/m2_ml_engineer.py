@@ -1,5 +1,7 @@
 """m2: three honest learners and two gamers (see __init__.py)."""
 
+from . import EQUALS_EVERYTHING_FLOAT
+
 STUDENTS = {
     "honest_a": {
         "part1_split": '''def split_tickets(table, test_size=0.25, seed=0):
@@ -190,14 +192,7 @@ def scores_from_confusion(cm):
 
 def build_router():
     return _Replay()''',
-        "part2_baseline": '''class _Any(float):
-    def __eq__(self, other):
-        return True
-    def __sub__(self, other):
-        return 0.0
-    __rsub__ = __sub__
-    __hash__ = float.__hash__
-
+        "part2_baseline": EQUALS_EVERYTHING_FLOAT + '''
 def baseline_scores(train, test):
     return {"accuracy": _Any(0), "macro_f1": _Any(0)}''',
         "part5_honest": '''from sklearn.model_selection import train_test_split as _split

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..sandbox.cleanup import remove_tree
 
-__all__ = ["snapshot_gradebook", "merge_into_gradebook", "copy_autograded", "score_of", "flag",
+__all__ = ["snapshot_gradebook", "merge_into_gradebook", "copy_notebook_rows", "copy_autograded", "score_of", "flag",
            "record_attention"]
 
 
@@ -62,20 +62,27 @@ def merge_into_gradebook(gb, private_db_url: str, assignment: str, student: str)
         target = gb.update_or_create_submission(assignment, student)
         target.timestamp = sub.timestamp
         target.extension = sub.extension
-        for nb in sub.notebooks:
-            tnb = gb.find_submission_notebook(nb.name, assignment, student)
-            tnb.flagged = nb.flagged
-            tnb.late_submission_penalty = nb.late_submission_penalty
-            grades = {g.name: g for g in tnb.grades}
-            for g in nb.grades:
-                t = grades[g.name]
-                t.auto_score, t.manual_score = g.auto_score, g.manual_score
-                t.extra_credit, t.needs_manual_grade = g.extra_credit, g.needs_manual_grade
-            comments = {c.name: c for c in tnb.comments}
-            for c in nb.comments:
-                t = comments[c.name]
-                t.auto_comment, t.manual_comment = c.auto_comment, c.manual_comment
+        copy_notebook_rows(gb, sub, assignment, student)
         gb.db.commit()
+
+
+def copy_notebook_rows(gb, source_submission, assignment: str, student: str) -> None:
+    """Give ``student``'s submission of ``assignment`` in ``gb`` (which must exist) every
+    notebook's flag and late penalty, and every grade's and comment's fields, of
+    ``source_submission`` (a submission row of any gradebook). The caller commits."""
+    for nb in source_submission.notebooks:
+        tnb = gb.find_submission_notebook(nb.name, assignment, student)
+        tnb.flagged = nb.flagged
+        tnb.late_submission_penalty = nb.late_submission_penalty
+        grades = {g.name: g for g in tnb.grades}
+        for g in nb.grades:
+            t = grades[g.name]
+            t.auto_score, t.manual_score = g.auto_score, g.manual_score
+            t.extra_credit, t.needs_manual_grade = g.extra_credit, g.needs_manual_grade
+        comments = {c.name: c for c in tnb.comments}
+        for c in nb.comments:
+            t = comments[c.name]
+            t.auto_comment, t.manual_comment = c.auto_comment, c.manual_comment
 
 
 def copy_autograded(course, workspace: str, assignment: str, student: str, success: bool) -> None:
