@@ -415,11 +415,19 @@ class Visit:
         self.page.goto(f"{self.server}/{page}", wait_until="load")
         mode = "dark" if dark else "light"
         if self.page.evaluate("() => document.documentElement.dataset.theme") != mode:
-            # The theme's switch keeps the reader's choice in localStorage, read as a page loads
-            # (a reload, so that no colour transition is under way while axe-core measures).
-            self.page.evaluate(f"() => localStorage.setItem('mode', '{mode}')")
+            # The theme keeps the reader's choice in localStorage: "mode" (what they chose) and
+            # "theme" (what it resolved to). A script in <head> applies "theme" before the first
+            # paint; with "mode" alone the page is drawn light and turned dark later by the
+            # theme's script, through its 0.15 s colour transitions, which axe-core once measured
+            # half way (CI on 2026-12-03: a search button at 2.07:1).
+            self.page.evaluate(f"() => {{ localStorage.setItem('mode', '{mode}');"
+                               f" localStorage.setItem('theme', '{mode}'); }}")
             self.page.reload(wait_until="load")
             self.page.wait_for_function(f"() => document.documentElement.dataset.theme === '{mode}'")
+        # Whatever still moves (a transition, a fold opening) ends before anything is measured.
+        self.page.evaluate("""() => Promise.all(document.getAnimations()
+            .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+            .map(a => a.finished))""")
         return self.page
 
     def close(self):
