@@ -2,7 +2,9 @@
 
 * :class:`Accounts`: system accounts made with ``useradd`` and ``chpasswd`` under names unique to
   this run (two runs side by side never share one), removed with their homes afterwards, and any
-  process still running as them (servers and kernels the hub started) ended by its id;
+  process still running as them (servers and kernels the hub started) ended by its id; each
+  account's comment names the test process that made it, so that accounts left by a run that was
+  killed outright (no teardown) are removed by the next run, and a live run's never are;
 * :class:`HubProcess`: ``mlse classroom start`` as a child process, on ports from the OS, with its
   log; stopped with its proxy and every server it started;
 * :func:`as_user`: a command run as one of those accounts (what a person types in their
@@ -31,6 +33,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: written into each account's comment (the GECOS "other" field): the pid of the run that made it
+RUN_MARK = "mlse-test-run="
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Accounts:
     """System accounts for one test run: ``make(role)`` returns (name, password)."""
 
@@ -39,10 +55,23 @@ class Accounts:
         self.made: list[str] = []
         self.passwords: dict[str, str] = {}
 
+    @classmethod
+    def left_by_killed_runs(cls) -> "Accounts":
+        """The accounts whose run no longer exists (it was killed before its teardown), as an
+        :class:`Accounts` whose :meth:`remove` deletes them."""
+        stale = cls()
+        for account in pwd.getpwall():
+            mark = account.pw_gecos.rpartition(RUN_MARK)[2]
+            if account.pw_name.startswith("mlse") and RUN_MARK in account.pw_gecos \
+                    and mark.isdigit() and not _alive(int(mark)):
+                stale.made.append(account.pw_name)
+        return stale
+
     def make(self, role: str, full_name: str) -> str:
         name = f"mlse{role[:1]}{len(self.made)}{self.tag}"  # e.g. mlses1a3f09c: 12 characters
         password = secrets.token_urlsafe(12)
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--comment", full_name,
+        comment = f"{full_name},,,,{RUN_MARK}{os.getpid()}"  # full name first, as the hub reads it
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--comment", comment,
                         name], check=True, capture_output=True)
         self.made.append(name)
         subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True,

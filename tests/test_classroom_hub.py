@@ -106,6 +106,7 @@ class Class:
 @pytest.fixture(scope="module")
 def klass(requirements, released_course):
     """Accounts, ``mlse classroom setup``, ``mlse classroom start``; all removed afterwards."""
+    Accounts.left_by_killed_runs().remove()  # a run killed outright never reached its teardown
     accounts = Accounts()
     # Students' servers read the classroom's folder as themselves: not under the run's (private)
     # temporary folder.
@@ -140,6 +141,25 @@ def klass(requirements, released_course):
         problems = accounts.remove()
         shutil.rmtree(home, ignore_errors=True)
         assert not problems, problems
+
+
+def test_accounts_of_a_killed_run_are_removed_and_a_live_runs_are_kept(requirements):
+    dead_pid = subprocess.Popen(["true"])  # a pid that no longer runs, as a killed run's
+    dead_pid.wait()
+    killed, live = Accounts(), Accounts()
+    try:
+        gone = killed.make("student", "Killed Run")
+        subprocess.run(["usermod", "--comment", f"Killed Run,,,,mlse-test-run={dead_pid.pid}", gone],
+                       check=True)
+        kept = live.make("student", "Live Run")  # marked with this (live) process
+        stale = Accounts.left_by_killed_runs()
+        assert gone in stale.made and kept not in stale.made, stale.made
+        assert stale.remove() == []
+        with pytest.raises(KeyError):
+            pwd.getpwnam(gone)
+        assert pwd.getpwnam(kept)
+    finally:
+        killed.remove(), live.remove()
 
 
 @pytest.fixture(scope="module")
