@@ -264,3 +264,52 @@ def test_exceptions_are_rebuilt_as_the_judges_own_classes_or_remote_errors():
     assert type(exc) is wire.RemoteError and "Odd" in str(exc)
     exc = wire.rebuild_exception({"$": "raised", "mro": "not a list"})
     assert type(exc) is wire.RemoteError
+
+
+# -- warnings: what the student's code warned during a call, issued again in the test cell ------
+
+
+def test_a_warning_comes_back_as_a_class_this_process_already_has_and_never_imports_one():
+    import sys
+    import warnings as _warnings
+
+    from mlse.judge.agent import _described, _warnings_recorded
+    from mlse.judge.client import warning_category
+    from sklearn.exceptions import ConvergenceWarning
+
+    caught: list = []
+    with _warnings_recorded(caught):
+        np.array([0.0]) / np.array([0.0])
+        _warnings.warn("did not converge", ConvergenceWarning)
+    described = _described(caught)
+    assert [warning_category(d["mro"]) for d in described] == [RuntimeWarning, ConvergenceWarning]
+    assert described[1]["message"] == "did not converge"
+    # A class only the student has: the nearest one this process knows, by its MRO.
+    assert warning_category(["__main__.Mine", "builtins.DeprecationWarning", "builtins.Warning"]) \
+        is DeprecationWarning
+    # A module this process never imported is never imported for a name the student sent.
+    assert "antigravity" not in sys.modules
+    assert warning_category(["antigravity.Fly", "os.system", "builtins.print", 3, None]) is UserWarning
+    assert "antigravity" not in sys.modules
+    assert warning_category("builtins.RuntimeWarning") is UserWarning  # not a list: nothing read
+
+
+def test_warnings_sent_back_obey_the_test_cells_filters_and_malformed_ones_are_dropped(capsys):
+    import warnings as _warnings
+
+    from mlse.judge.client import StudentKernel
+
+    kernel = StudentKernel.__new__(StudentKernel)  # only the warning relay is used here
+    kernel.warned = 0
+    good = {"mro": ["builtins.RuntimeWarning"], "message": "invalid value encountered",
+            "filename": "/student/cell.py", "lineno": 3}
+    with _warnings.catch_warnings(record=True) as seen:
+        _warnings.simplefilter("always")
+        kernel._warn_again([good, {"mro": [], "message": 1}, "text", {"filename": "x"}])
+    assert [(w.category, str(w.message), w.lineno) for w in seen] == \
+        [(RuntimeWarning, "invalid value encountered", 3)]
+    with _warnings.catch_warnings(record=True) as seen:
+        _warnings.simplefilter("ignore")  # what the exercises' quiet() does
+        kernel._warn_again([good])
+    assert seen == []
+    kernel._warn_again("not a list")

@@ -210,3 +210,29 @@ def psi(reference, current, bins=10):
     return _Zero(0.2626)''',
     },
 }
+
+# An honest learner whose correct code makes numpy and scikit-learn warn (0/0 turned into 0 after
+# the division; the saga solver stopping at its default number of iterations). The hidden tests
+# run the calls under the set-up's quiet(); under `mlse grade` the warnings were once printed into
+# the test cell from the student's kernel, where quiet() could not silence them, and cost every
+# point of parts 3 and 4 (a review on 2026-12-03). Its other parts are honest_a's.
+STUDENTS["honest_warns"] = {
+    **STUDENTS["honest_a"],
+    "part3_scores": '''def scores_from_confusion(cm):
+    """(precision, recall, f1) arrays, one value per team, from a confusion matrix."""
+    cm = np.asarray(cm, dtype=float)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"a confusion matrix must be square, got shape {cm.shape}")
+    correct = np.diag(cm)
+    precision = np.nan_to_num(correct / cm.sum(axis=0))   # 0/0 -> nan -> 0, as zero_division=0
+    recall = np.nan_to_num(correct / cm.sum(axis=1))
+    f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    return precision, recall, f1''',
+    "part4_router": '''def build_router():
+    """A new, unfitted ticket router for the ROUTING_FEATURES columns."""
+    features = ColumnTransformer([
+        ("words", TfidfVectorizer(), "text"),
+        ("fields", OneHotEncoder(handle_unknown="ignore"), ["product", "tier", "channel"]),
+    ])
+    return Pipeline([("features", features), ("model", LogisticRegression(solver="saga"))])''',
+}

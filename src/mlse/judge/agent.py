@@ -35,10 +35,12 @@ Requests (tuples):
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import pickle
 import traceback
+import warnings
 from typing import Any
 
 from . import wire
@@ -202,14 +204,46 @@ def serve(request_b64: str) -> None:
     """Answer one request of the judge (called by the code the judge sends)."""
     from IPython.display import display
 
+    caught: list = []
     try:
         request = _Unpickler(io.BytesIO(base64.b64decode(request_b64))).load()
-        reply = _handle(request)
+        with _warnings_recorded(caught):
+            reply = _handle(request)
     except BaseException as exc:  # noqa: BLE001 - the judge must always get an answer
         reply = {"$": "raised", "mro": ["builtins.RuntimeError"],
                  "message": f"the student's kernel could not run the judge's request: "
                             f"{type(exc).__name__}: {exc}", "traceback": ""}
-    display({REPLY_MIME: {"reply": reply}}, raw=True)
+    display({REPLY_MIME: {"reply": reply, "warnings": _described(caught)}}, raw=True)
+
+
+#: Most warnings one call's reply carries back (a loop that warns a million times sends 50).
+MAX_CALL_WARNINGS = 50
+
+
+@contextlib.contextmanager
+def _warnings_recorded(caught: list):
+    """Warnings raised by the student's code during a call are recorded, not printed: the judge
+    issues them again in the test cell, where the test's own filters decide (a hidden test that
+    runs the call under ``warnings.catch_warnings()`` + ``simplefilter("ignore")`` silences them,
+    as it would in one kernel). Printed here, they would reach the cell as stderr text, which no
+    filter of the test can stop and which costs the cell its points."""
+    with warnings.catch_warnings(record=True) as recorded:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            caught.extend(recorded)
+
+
+def _described(caught: list) -> list[dict]:
+    """The recorded warnings as data: the category's MRO by name, message, file and line."""
+    described = []
+    for w in caught[:MAX_CALL_WARNINGS]:
+        category = w.category if isinstance(w.category, type) else UserWarning
+        described.append({"mro": [f"{c.__module__}.{c.__qualname__}" for c in category.__mro__][:20],
+                          "message": str(w.message)[:2000], "filename": str(w.filename)[:500],
+                          "lineno": w.lineno if isinstance(w.lineno, int) else 0})
+    return described
 
 
 # -- the call line ------------------------------------------------------------------------------
@@ -258,12 +292,12 @@ def _answer_frame(conn, loop, owner: int) -> None:
         conn.close()
         return
     _current_line[0] = conn
-    out, err = io.StringIO(), io.StringIO()
+    out, err, caught = io.StringIO(), io.StringIO(), []
     # An interrupt (nbclient's, when a cell of S times out) stops the student's code, as it would
     # in a cell; the kernel ignores SIGINT while idle, which is when this runs.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _warnings_recorded(caught):
             reply = _handle(_Unpickler(io.BytesIO(frame)).load())
     except BaseException as exc:  # noqa: BLE001 - the judge must always get an answer
         reply = {"$": "raised", "mro": ["builtins.RuntimeError"],
@@ -274,7 +308,8 @@ def _answer_frame(conn, loop, owner: int) -> None:
         _current_line[0] = None
     try:
         payload = json.dumps({"reply": reply, "out": out.getvalue()[:MAX_CALL_OUTPUT],
-                              "err": err.getvalue()[:MAX_CALL_OUTPUT]}).encode()
+                              "err": err.getvalue()[:MAX_CALL_OUTPUT],
+                              "warnings": _described(caught)}).encode()
     except (TypeError, ValueError) as exc:
         payload = json.dumps({"reply": {"$": "raised", "mro": ["builtins.RuntimeError"],
                                         "message": f"the reply could not be sent: {exc}",

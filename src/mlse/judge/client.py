@@ -23,10 +23,12 @@ import io
 import json
 import os
 import queue
+import re
 import socket
 import struct
 import sys
 import time
+import warnings
 from typing import Any
 
 from ..intake.code_reading import read_definitions
@@ -37,6 +39,27 @@ __all__ = ["Handle", "Judge", "StudentKernel", "StudentKernelError"]
 
 #: Most bytes of the student's printed output relayed into one test cell.
 MAX_RELAYED_OUTPUT = 100_000
+#: Most warnings of the student's code issued again in the test cells, per judge.
+MAX_RELAYED_WARNINGS = 200
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def warning_category(mro: Any) -> type[Warning]:
+    """The warning class a student's warning is issued under here: the first class of its MRO
+    (names sent by the student's kernel) that is a Warning subclass in a module this process has
+    already imported (``sklearn.exceptions.ConvergenceWarning`` when the tests import scikit-learn,
+    ``builtins.RuntimeWarning`` always). Nothing is imported by name: a name the student chose
+    never runs code here. A class unknown here falls back to ``UserWarning``."""
+    for name in mro if isinstance(mro, list) else []:
+        if not isinstance(name, str):
+            continue
+        module, _, qualname = name.rpartition(".")
+        if not (module and _IDENTIFIER.fullmatch(qualname)):
+            continue
+        found = getattr(sys.modules.get(module), qualname, None)
+        if isinstance(found, type) and issubclass(found, Warning):
+            return found
+    return UserWarning
 #: Largest reply frame read from the call line (wire's own limits apply after).
 MAX_REPLY_BYTES = 64 * 1024 * 1024
 
@@ -141,6 +164,7 @@ class StudentKernel:
         self.call_timeout = call_timeout
         self.unresponsive = ""   # set when a call got no answer: later calls fail at once
         self.relayed = 0
+        self.warned = 0  # warnings of the student's code issued again here (see _warn_again)
         self.incidents: list[str] = []  # replies that failed in a telling way, for a person to look at
         self.served = None  # the implementation a run of learner tests calls back (mutation_grading._Served)
         self.line: socket.socket | None = None
@@ -237,6 +261,7 @@ class StudentKernel:
         for key, is_stderr in (("out", False), ("err", True)):
             if isinstance(reply.get(key), str) and reply[key]:
                 self._relay(reply[key], is_stderr)
+        self._warn_again(reply.get("warnings"))
         try:
             return self._decode(reply["reply"])
         except wire.DecodeError as exc:
@@ -300,11 +325,33 @@ class StudentKernel:
             self.incidents.append("the student's kernel sent no answer to a test's call")
             raise StudentKernelError("the student's kernel sent no answer (its code replaced or "
                                      "broke the grader's connection)")
+        self._warn_again(reply.get("warnings"))
         try:
             return self._decode(reply["reply"])
         except wire.DecodeError as exc:
             self.incidents.append(f"the student's kernel sent a reply that is not data: {exc}")
             raise
+
+    def _warn_again(self, described: Any) -> None:
+        """Issue here, in the test cell, the warnings the student's code raised during the call
+        (recorded there by the agent), so that the test's own filters apply: under
+        ``warnings.catch_warnings()`` + ``simplefilter("ignore")`` they are silent, as in one
+        kernel; otherwise Python prints them as it would have. The data are the student's: only
+        well-formed entries, at most :data:`MAX_RELAYED_WARNINGS` per judge, each as a category
+        this process already has (see :func:`warning_category`)."""
+        if not isinstance(described, list):
+            return
+        for entry in described:
+            if self.warned >= MAX_RELAYED_WARNINGS:
+                return
+            if not isinstance(entry, dict):
+                continue
+            message, filename, lineno = entry.get("message"), entry.get("filename"), entry.get("lineno")
+            if not (isinstance(message, str) and isinstance(filename, str) and type(lineno) is int):
+                continue
+            self.warned += 1
+            warnings.warn_explicit(message[:2000], warning_category(entry.get("mro")),
+                                   filename[:500], lineno)
 
     def _beats_again(self, wait: float = 2.0) -> bool:
         """A missed heartbeat on a busy machine is not a dead kernel: look again before deciding."""
