@@ -142,7 +142,7 @@ def test_tests_that_fail_on_every_run_after_the_first_score_zero(capsys):
             assert len(runs) == 1
     """)
     assert grade(ns) == 0
-    assert "fails when run again" in capsys.readouterr().out
+    assert "passed on the correct" in (out := capsys.readouterr().out) and "another time" in out
 
 
 def test_a_hanging_test_times_out_instead_of_hanging_the_grading(capsys):
@@ -248,3 +248,92 @@ def test_check_tests_pass_gives_feedback(capsys):
 def test_grading_needs_variants():
     with pytest.raises(ValueError):
         grade_tests(notebook(""), "double", double, [], points=1)
+
+
+# -- the order of the runs: secret under the judge ------------------------------------------------
+
+
+class _OrderingJudge:
+    """Stands in for the judge's two roles here: it orders the runs (``order`` maps the public
+    plan to the one used) and runs the learner's tests in this process, through the same proxy."""
+
+    def __init__(self, ns, order):
+        self.ns, self.order, self.plans = ns, order, []
+
+    def shuffled(self, name, items):
+        self.plans.append(list(items))
+        return self.order(list(items))
+
+    def learner_test_sources(self):
+        return {}
+
+    def run_learner_tests(self, name, implementation, time_limit, stop_at_first_failure=False, meta=None):
+        from helpers.mutation_grading import _local_candidate, collect_tests, rebound, run_all
+
+        with _local_candidate(implementation, meta) as candidate, rebound(self.ns, name, candidate):
+            results = run_all(collect_tests(self.ns), time_limit, stop_at_first_failure)
+        return [(r.name, r.passed, r.reason) for r in results]
+
+
+# A test that counts its runs in a place every run shares and passes only the first and the last
+# (of 5: the reference, 3 bugs, the reference): in the public order it "catches" every bug
+# without testing anything.
+COUNTER = """
+    import os, tempfile
+    _RUNS = os.path.join(tempfile.mkdtemp(), "runs")
+    def test_counts_runs():
+        n = int(open(_RUNS).read()) + 1 if os.path.exists(_RUNS) else 1
+        open(_RUNS, "w").write(str(n))
+        assert n in (1, 5)
+"""
+
+
+def test_the_judge_orders_the_runs_and_every_reference_run_must_pass(capsys):
+    ns = notebook(COUNTER)
+    assert grade(ns) == 3  # the public order, in one kernel: the counter "catches" every bug
+    capsys.readouterr()
+    ns = notebook(COUNTER)
+    judge = ns["__mlse_judge__"] = _OrderingJudge(ns, lambda plan: plan[1:] + plan[:1])
+    assert grade(ns) == 0  # the bugs first: the reference's runs are 4th (fails) and 5th (passes)
+    assert judge.plans == [[None, 0, 1, 2, None]]  # the reference twice, every bug once
+    assert "passed on the correct double once but failed on it another time" in capsys.readouterr().out
+    ns = notebook(COUNTER)
+    ns["__mlse_judge__"] = _OrderingJudge(ns, lambda plan: [plan[1], plan[0], plan[4], *plan[2:4]])
+    assert grade(ns) == 0  # the reference 2nd and 3rd: it fails both
+    assert "fails on the correct double" in capsys.readouterr().out
+
+
+def test_an_honest_test_scores_the_same_in_any_order():
+    honest = """
+        def test_double():
+            assert double(3) == 6
+            assert double(-2) == -4
+            with pytest.raises(TypeError):
+                double("x")
+    """
+    for order in (lambda p: p, lambda p: p[::-1], lambda p: p[2:] + p[:2]):
+        ns = notebook(honest)
+        ns["__mlse_judge__"] = _OrderingJudge(ns, order)
+        assert grade(ns) == 3
+
+
+def test_the_judges_order_is_a_secret_permutation_fixed_per_submission():
+    from mlse.judge.client import Judge
+
+    def judge(key, cells):
+        j = Judge.__new__(Judge)  # only the ordering is used here
+        j.order_key, j.cells = key.encode(), list(cells)
+        return j
+
+    plan = [None, 0, 1, 2, 3, 4, 5, None]
+    cells = ["def test_a():\n    assert response_hours('low') == 72"]
+    first = judge("k1", cells).shuffled("response_hours", plan)
+    assert sorted(first, key=str) == sorted(plan, key=str)
+    assert judge("k1", cells).shuffled("response_hours", plan) == first  # the same on every regrade
+    # Another course's key or another submission gives another order; over many keys every run
+    # comes first about equally often (the reference, which runs twice, about 2 in 8).
+    firsts = [judge(f"key{i}", cells).shuffled("response_hours", plan)[0] for i in range(800)]
+    assert 150 <= firsts.count(None) <= 250
+    assert all(60 <= firsts.count(i) <= 140 for i in range(6))
+    assert judge("k1", cells + ["x = 1"]).shuffled("response_hours", plan) != first or \
+        judge("k1", cells + ["x = 2"]).shuffled("response_hours", plan) != first

@@ -567,25 +567,35 @@ def grade_tests(namespace: MutableMapping[str, Any], name: str, reference: Calla
               f"behaviour counts: call {name}(...) and check what it returns or raises. "
               f"Score: 0 of {points:g} points.")
         return 0.0
-    first = run(reference)
-    if not first:
+    # The reference runs twice and every bug once. Under a judge the order is secret (see
+    # Judge.shuffled): a test that carries something from one run to the next cannot know which
+    # run is the reference. In one kernel (a learner's own, plain nbgrader) nothing is secret
+    # anyway, and the reference runs first and last.
+    plan: list = [None, *range(total), None]  # None: the reference; i: variants[i]
+    judge = namespace.get("__mlse_judge__")
+    if judge is not None:
+        plan = judge.shuffled(name, plan)
+    reference_runs: list[list[TestResult]] = []
+    caught = 0
+    for step in plan:
+        if step is None:
+            reference_runs.append(run(reference))
+        else:
+            results = run(variants[step], stop_at_first_failure=True)
+            caught += any(not r.passed for r in results)
+    if not all(reference_runs):
         print(_no_tests_message(name) + f" Score: 0 of {points:g} points.")
         return 0.0
-    failing = [r for r in first if not r.passed]
-    if failing:
-        print(f"✘ Your test {failing[0].name} fails on the correct {name}: {failing[0].reason}. "
+    failing = [[r for r in results if not r.passed] for results in reference_runs]
+    if all(failing):
+        print(f"✘ Your test {failing[0][0].name} fails on the correct {name}: {failing[0][0].reason}. "
               f"Tests must pass on correct code before they can catch bugs. Score: 0 of {points:g} points.")
         return 0.0
-    caught = 0
-    for variant in variants:
-        results = run(variant, stop_at_first_failure=True)
-        caught += any(not r.passed for r in results)
-    again = run(reference)
-    flaky = [r for r in again if not r.passed]
-    if flaky:
-        print(f"✘ Your test {flaky[0].name} passed on the correct {name} the first time but fails "
-              f"when run again ({flaky[0].reason}): a test must not depend on what earlier runs left "
-              f"behind. Score: 0 of {points:g} points.")
+    flaky = next((f[0] for f in failing if f), None)
+    if flaky is not None:
+        print(f"✘ Your test {flaky.name} passed on the correct {name} once but failed on it another "
+              f"time ({flaky.reason}): a test must not depend on what earlier runs left behind. "
+              f"Score: 0 of {points:g} points.")
         return 0.0
     score = round(points * caught / total, 2)
     message = f"Your tests caught {caught} of {total} seeded bugs: {score:g} of {points:g} points."

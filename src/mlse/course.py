@@ -30,6 +30,8 @@ import glob
 import json
 import os
 import re
+import secrets
+import time
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -244,6 +246,36 @@ class Course:
             partial.write_text(data, encoding="utf-8")
         os.replace(partial, path)
         return path
+
+    def secret(self, name: str) -> str:
+        """A random key of this course, kept in ``.mlse/NAME`` (made on first use, readable by its
+        owner only, the same from then on): what the grader must know and a student must not,
+        such as the key that orders the runs of learner-written tests (docs/judge.md). Two
+        workers asking at once get the same key (the file is created once, exclusively)."""
+        path = self.state / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):  # another worker may be writing it this very moment
+                key = path.read_text(encoding="utf-8").strip()
+                if key:
+                    return key
+                time.sleep(0.01)
+            raise RuntimeError(f"{path} is empty: delete it, and a new key is made") from None
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(key + "\n")
+        return key
+
+    def judge_order_key(self) -> str:
+        """The key that orders the runs of learner-written tests under the judge
+        (:meth:`mlse.judge.client.Judge.shuffled`), or "" when this course's ``.mlse/`` cannot be
+        written (the runs then come in an order anyone can work out: grading goes on)."""
+        try:
+            return self.secret("judge-order-key")
+        except OSError:
+            return ""
 
     def read_state(self, relpath: str | Path) -> str | None:
         path = self.state / relpath

@@ -147,6 +147,7 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     start); ``sandbox_root``: where sandbox folders go (default: the system temp folder)."""
     import tempfile
 
+    from ..course import Course
     from ..nbgrader_cli import environment_with_bin
     from ..sandbox import DEFAULT_LIMITS, isolation_available
     from ..sandbox.zygote import ZYGOTE_ENV_VAR, ensure_zygote
@@ -154,6 +155,7 @@ def autograde_one(course_root: str | Path, assignment: str, student: str, *,
     root = Path(course_root).resolve()
     settings: dict = {
         "SandboxedKernelManager.course_root": str(root),
+        "SandboxedKernelManager.judge_order_key": Course(root).judge_order_key(),
         "SandboxedKernelManager.limits": {**DEFAULT_LIMITS, **(limits or {})},
         "SandboxedKernelManager.require_isolation": require_isolation,
     }

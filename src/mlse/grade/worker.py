@@ -74,6 +74,7 @@ def grade_in_workspace(job: GradeJob) -> Outcome:
     ``status`` "failed" and the reason; its ``workspace`` is where the parent finds the results.
     """
     from .. import intake
+    from ..course import Course
     from .one import autograde
 
     start = time.perf_counter()
@@ -102,7 +103,10 @@ def grade_in_workspace(job: GradeJob) -> Outcome:
         if found.status == "no_submission" or ("symlink" in found.codes and found.status == "nothing_gradable"):
             outcome.fail(f"intake: {found.summary()}")
         else:
-            settings = {"SandboxedKernelManager.course_root": str(ws.root), **_flatten(job.extra_config)}
+            settings = {"SandboxedKernelManager.course_root": str(ws.root),
+                        # the real course's key (ws is a throwaway copy, made for this one job)
+                        "SandboxedKernelManager.judge_order_key": Course(job.course_root).judge_order_key(),
+                        **_flatten(job.extra_config)}
             if not job.sandbox:
                 settings["SandboxedKernelManager.namespaces"] = False
             prepared = None if found.status == "nothing_gradable" else found.submitted_directory

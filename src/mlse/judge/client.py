@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import ast
 import base64
+import hashlib
+import hmac
 import io
 import json
 import os
 import queue
+import random
 import re
 import socket
 import struct
@@ -380,10 +383,11 @@ class Judge:
     test cells' namespace, and runs learner-written tests (:mod:`helpers.mutation_grading` asks
     for it by that name)."""
 
-    def __init__(self, connection_info: dict | str, call_timeout: float = 60.0):
+    def __init__(self, connection_info: dict | str, call_timeout: float = 60.0, order_key: str = ""):
         if isinstance(connection_info, str):
             connection_info = json.loads(connection_info)
         self.connection_info, self.call_timeout = connection_info, call_timeout
+        self.order_key = order_key.encode()
         self.student = StudentKernel(connection_info, call_timeout)
         self.cells: list[str] = []   # the text of every cell that ran in S, in order (never run here)
         self.bound: set[str] = set()  # the names taken from S so far
@@ -464,6 +468,19 @@ class Judge:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
                     found[node.name] = ast.get_source_segment(cell, node) or ""
         return found
+
+    def shuffled(self, name: str, items: list) -> list:
+        """``items`` (the runs of the learner's tests of ``name``: the reference twice, each seeded
+        bug once) in an order the student's code cannot know in advance: a permutation drawn from
+        the course's secret key and the text of every cell the student ran. The same submission
+        gets the same order on every regrade (deterministic scores); a test that keeps what it saw
+        from one run to the next (a file, a counter in the kernel) cannot tell which run holds the
+        reference, as it could when the reference always ran first."""
+        text = "\0".join([name, *self.cells]).encode("utf-8", "surrogatepass")
+        seed = hmac.new(self.order_key, text, hashlib.sha256).digest()
+        order = list(items)
+        random.Random(seed).shuffle(order)
+        return order
 
     def run_learner_tests(self, name: str, implementation: Any, time_limit: float,
                           stop_at_first_failure: bool = False, meta: dict | None = None

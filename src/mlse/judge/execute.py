@@ -146,6 +146,7 @@ class JudgedExecute(SandboxedExecute):
         judge_km = JudgeKernelManager(config=self.config, student=self.km,
                                       kernel_name=self.km.kernel_name)
         judge_km.course_root = getattr(self.km, "course_root", "")
+        judge_km.judge_order_key = getattr(self.km, "judge_order_key", "")
         await ensure_async(judge_km.start_kernel(extra_arguments=self.extra_arguments))
         return judge_km
 
@@ -165,7 +166,8 @@ class JudgedExecute(SandboxedExecute):
         info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in info.items()}
         await self._in_judge(
             "__mlse_judge__ = __import__('mlse.judge.client', fromlist=['Judge']).Judge("
-            f"{json.dumps(info)!r}, call_timeout={int(self.call_timeout)})")
+            f"{json.dumps(info)!r}, call_timeout={int(self.call_timeout)}, "
+            f"order_key={getattr(judge_km, 'judge_order_key', '')!r})")
 
     async def _in_judge(self, code: str) -> dict:
         """Run the grader's own code in J (not part of the notebook); return its reply content."""

@@ -335,6 +335,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     hide = List(Unicode(), help="more folders to hide inside exposed ones").tag(config=True)
     expose = List(Unicode(), help="more folders to expose read-only").tag(config=True)
     course_root = Unicode("", help="the course folder: checked never to be exposed").tag(config=True)
+    judge_order_key = Unicode("", help="the course's secret key for the order of learner-test runs "
+                                       "(Course.judge_order_key; handed to the judge only)").tag(config=True)
     work_source = Unicode("", help="the folder whose files become the student's working copy: the "
                                    "student's own submission, never the folder nbgrader grades in "
                                    "(whose notebook holds the restored hidden tests)")
