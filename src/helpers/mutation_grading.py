@@ -4,14 +4,16 @@ A good test suite passes on correct code and fails on wrong code. To grade the t
 wrote for a function, the grader:
 
 1. collects the learner's ``test_...`` functions from the notebook's namespace;
-2. runs them against the correct (reference) function: they must **all pass**, otherwise they
-   are wrong about the specification and score 0, with a message naming the failing test;
-3. runs them against each *buggy variant* of the function (a copy with one bug seeded in it),
-   by temporarily rebinding the function's name in the namespace, so a test that calls
-   ``response_hours(...)`` calls the variant. A variant is *caught* when at least one test fails;
-4. runs them against the reference once more (tests that pass only the first time, because they
-   depend on state left behind, are not trusted);
-5. scores ``points * caught / variants`` and says how many bugs were caught, never which.
+2. runs them against the correct (reference) function, twice, and against each *buggy variant*
+   of the function (a copy with one bug seeded in it), once, by temporarily rebinding the
+   function's name in the namespace, so a test that calls ``response_hours(...)`` calls the
+   variant. A variant is *caught* when at least one test fails. In one kernel the reference runs
+   first and last; under the judge the order is a secret of the course (a test that keeps what it
+   saw from one run to the next cannot tell which run is the reference: docs/judge.md);
+3. requires **every** reference run to pass: tests that fail on correct code are wrong about the
+   specification, and tests that pass on it only sometimes depend on state left behind; either
+   scores 0, with a message naming the test;
+4. scores ``points * caught / variants`` and says how many bugs were caught, never which.
 
 Tests that test nothing (none written, or tests that pass on every variant) score 0. Each test
 runs with a time limit, so a test that never ends cannot stop the grading, and anything a test
@@ -30,7 +32,7 @@ data (``mlse.judge.wire``): the same values, exceptions of the same class and me
 implementation's code, closure, constants or type. Under ``mlse grade`` the implementations stay
 in the judge's process and each call crosses the call line; in one kernel (plain nbgrader, a
 learner's own notebook) the same code runs in-process, so the score is the same either way. A
-proxy stops working when its run ends, so a test cannot keep the reference to compare against later.
+proxy stops working when its run ends, so a test cannot keep the reference itself for later.
 """
 
 from __future__ import annotations
