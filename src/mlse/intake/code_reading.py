@@ -24,6 +24,7 @@ test reads is decided here, from the learner's cells in the order they ran (pars
 from __future__ import annotations
 
 import ast
+import symtable
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -198,8 +199,51 @@ class _Indirection(ast.NodeTransformer):
         return node
 
 
-def _names_in(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+def _global_names(node) -> set[str]:
+    """The global names ``node`` (a statement) reads, in every scope inside it: the helpers, classes
+    and values its code can reach. A function's parameters and locals are not global, so a
+    ``for tickets in ...`` elsewhere in the notebook is not read with a function that takes
+    ``tickets``. Text Python's symbol table cannot read gives every name in it."""
+    try:
+        table = symtable.symtable(ast.unparse(ast.Module(body=[node], type_ignores=[])), "<graded>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    names, tables = set(), [table]
+    while tables:
+        current = tables.pop()
+        names |= {s.get_name() for s in current.get_symbols() if s.is_global() and s.is_referenced()}
+        tables += current.get_children()
+    return names
+
+
+def _rooted_at(node, name: str) -> bool:
+    """Whether ``node`` is ``name`` or an attribute or item of it (``name.a[0].b``)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _changes(statement, name: str) -> bool:
+    """Whether ``statement`` (a top-level statement, with everything inside it) may bind or change
+    the global ``name`` in a way its last plain definition does not show: a class of that name,
+    ``a, name = ...``, a loop or ``with`` target, a walrus, a binding inside a block, ``global
+    name`` in a function, ``name.attribute = ...``, ``name[key] = ...``, ``del name...``, or a
+    method call on it (``name.append(...)``, ``name.update(...)``)."""
+    if _plain(statement, name) is not None:
+        return False  # a plain definition: read as the latest one, or superseded by a later one
+    for node in ast.walk(statement):
+        if isinstance(node, ast.stmt) and _binds(node, name):
+            return True
+        if isinstance(node, ast.Global) and name in node.names:
+            return True
+        if isinstance(node, ast.NamedExpr) and node.target.id == name:
+            return True
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)) \
+                and _rooted_at(node.value, name):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _rooted_at(node.func.value, name):
+            return True
+    return False
 
 
 def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Reading]:
@@ -224,7 +268,7 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
         if unclear or name not in latest:
             readings[name] = Reading(None, unclear, untrusted)
             continue
-        source, why = _graded_text(name, latest)
+        source, why = _graded_text(name, latest, trees)
         readings[name] = Reading(source, "", untrusted or why)
     return readings
 
@@ -236,13 +280,19 @@ def _bound_here(node) -> set[str]:
         return {(a.asname or a.name).split(".")[0] for a in node.names}
     found = set()
     for target in getattr(node, "targets", None) or ([node.target] if hasattr(node, "target") else []):
-        found |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        found |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
     return found
 
 
-def _graded_text(name: str, latest: dict[str, ast.AST]) -> tuple[str, str]:
-    """The text of ``name``'s definition with indirection resolved and the learner's own helpers
-    that it names (transitively) read with it; and why it is untrusted, if it is."""
+def _graded_text(name: str, latest: dict[str, ast.AST], trees: list) -> tuple[str, str]:
+    """The text of ``name``'s definition with indirection resolved and all the code it can reach
+    read with it (transitively), and why it is untrusted, if it is.
+
+    Its own decorators are read as code, and its defaults and annotations stay in its signature,
+    which the tests read too (``helpers.checks.names_used``). For every global name that code
+    reads, what the notebook binds to it is read with it: the last plain definition, and every
+    top-level statement that binds or changes it another way (a class and its body, ``a, b =
+    ...``, ``name[key] = ...``, a function that declares it ``global``; see :func:`_changes`)."""
     import copy
 
     main = copy.deepcopy(latest[name])
@@ -251,15 +301,19 @@ def _graded_text(name: str, latest: dict[str, ast.AST]) -> tuple[str, str]:
     if main.decorator_list:  # a decorator may replace the function: read what it names too
         main.body = [*(ast.Expr(value=d) for d in main.decorator_list), *main.body]
         main.decorator_list = []
-    seen, queue, helpers = {name}, sorted(_names_in(main)), []
+    statements = [node for tree in trees for node in tree.body]
+    seen, queue, helpers = set(), [name, *sorted(_global_names(main))], []
     while queue:
         other = queue.pop(0)
-        if other in seen or other not in latest:
+        if other in seen:
             continue
         seen.add(other)
-        helper = indirection.visit(copy.deepcopy(latest[other]))
-        helpers.append(helper)
-        queue += sorted(_names_in(helper))
+        found = [latest[other]] if other in latest and other != name else []
+        found += [node for node in statements if _changes(node, other)]  # name.old = ... too
+        for node in found:
+            helper = indirection.visit(copy.deepcopy(node))
+            helpers.append(helper)
+            queue += sorted(_global_names(helper))
     main.body = [*main.body, *helpers]
     ast.fix_missing_locations(main)
     return ast.unparse(main), indirection.untrusted
