@@ -15,10 +15,19 @@ test reads is decided here, from the learner's cells in the order they ran (pars
 * code that can rebind anything out of sight (``exec``, ``compile``, ``setattr``, writes through
   ``globals()``/``vars()``/``locals()``, ``__code__`` and friends, ``sys.modules``) makes every
   reading **untrusted**: a code-reading test then fails with the reason;
-* inside the definition (and the learner's helper functions it names, which are read with it),
-  indirection counts as a call of what it names: ``globals()["f"]``, ``vars()["f"]``,
-  ``getattr(x, "f")``, ``eval("f")`` read as ``f``; a lookup whose name is not written out
-  (``globals()[a + b]``, ``eval(text)``) makes the reading untrusted.
+* all the code the definition can reach is read with it: its decorators (as code), its default
+  values and annotations (they stay in its signature, which ``names_used`` reads), and, for
+  every global name that code reads (found with :mod:`symtable`, so parameters and locals are
+  not followed), the name's last plain definition and every top-level statement that binds or
+  changes it another way (:func:`_changes`: a class and its body, ``a, b = ...``, a block, a
+  walrus, ``global name`` in a function, ``name.attr = ...``, ``name[k] = ...``,
+  ``name.append(...)``), transitively;
+* inside that code, indirection counts as a call of what it names: ``globals()["f"]``,
+  ``vars()["f"]``, ``getattr(x, "f")``, ``eval("f")`` read as ``f``; a lookup whose name is not
+  written out (``globals()[a + b]``, ``eval(text)``) makes the reading untrusted.
+
+In one kernel (plain nbgrader) ``helpers.checks.names_used`` reads the same code by following the
+live function, so both graders agree.
 """
 
 from __future__ import annotations
