@@ -323,6 +323,24 @@ CALLS_OUTSIDE_THE_BODY = {
         def team_report(tickets):
             return _old(tickets)
     """,
+    "with_target": """
+        import contextlib
+
+        with contextlib.nullcontext(tangled_team_report) as _old:
+            pass
+
+        def team_report(tickets):
+            return _old(tickets)
+    """,
+    "except_name_and_walrus": """
+        try:
+            raise ValueError(tangled_team_report)
+        except ValueError as _error:
+            (_old := _error.args[0])
+
+        def team_report(tickets):
+            return _old(tickets)
+    """,
     "defaults_set_after": """
         def team_report(tickets, _report=None):
             return _report(tickets)

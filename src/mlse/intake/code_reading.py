@@ -19,7 +19,7 @@ test reads is decided here, from the learner's cells in the order they ran (pars
   values and annotations (they stay in its signature, which ``names_used`` reads), and, for
   every global name that code reads (found with :mod:`symtable`, so parameters and locals are
   not followed), the name's last plain definition and every top-level statement that binds or
-  changes it another way (:func:`_changes`: a class and its body, ``a, b = ...``, a block, a
+  changes it another way (:func:`_changed_names`: a class and its body, ``a, b = ...``, a block, a
   walrus, ``global name`` in a function, ``name.attr = ...``, ``name[k] = ...``,
   ``name.append(...)``), transitively;
 * inside that code, indirection counts as a call of what it names: ``globals()["f"]``,
@@ -225,34 +225,42 @@ def _global_names(node) -> set[str]:
     return names
 
 
-def _rooted_at(node, name: str) -> bool:
-    """Whether ``node`` is ``name`` or an attribute or item of it (``name.a[0].b``)."""
+def _changed_names(statement) -> set[str]:
+    """The global names ``statement`` (a top-level statement, with everything inside it) may bind
+    or change in a way a plain definition does not show: a class of that name, ``a, name = ...``,
+    a loop or ``with`` target, a walrus, a binding inside a block, ``global name`` in a function,
+    ``name.attribute = ...``, ``name[key] = ...``, ``del name...``, or a method call on it
+    (``name.append(...)``, ``name.update(...)``). A plain definition of a name (read as the
+    latest one, or superseded by a later one) is not a change of that name."""
+    names = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.stmt):
+            names |= _bound_here(node)
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            names |= {n.id for i in node.items if i.optional_vars is not None
+                      for n in ast.walk(i.optional_vars) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif getattr(node, "name", None) and type(node).__name__ in ("MatchAs", "MatchStar"):
+            names.add(node.name)
+        elif getattr(node, "rest", None) and type(node).__name__ == "MatchMapping":
+            names.add(node.rest)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+        elif isinstance(node, ast.NamedExpr):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names |= _root_name(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            names |= _root_name(node.func.value)
+    return {name for name in names if _plain(statement, name) is None}
+
+
+def _root_name(node) -> set[str]:
+    """``{name}`` when ``node`` is ``name`` or an attribute or item of it (``name.a[0].b``)."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
-    return isinstance(node, ast.Name) and node.id == name
-
-
-def _changes(statement, name: str) -> bool:
-    """Whether ``statement`` (a top-level statement, with everything inside it) may bind or change
-    the global ``name`` in a way its last plain definition does not show: a class of that name,
-    ``a, name = ...``, a loop or ``with`` target, a walrus, a binding inside a block, ``global
-    name`` in a function, ``name.attribute = ...``, ``name[key] = ...``, ``del name...``, or a
-    method call on it (``name.append(...)``, ``name.update(...)``)."""
-    if _plain(statement, name) is not None:
-        return False  # a plain definition: read as the latest one, or superseded by a later one
-    for node in ast.walk(statement):
-        if isinstance(node, ast.stmt) and _binds(node, name):
-            return True
-        if isinstance(node, ast.Global) and name in node.names:
-            return True
-        if isinstance(node, ast.NamedExpr) and node.target.id == name:
-            return True
-        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)) \
-                and _rooted_at(node.value, name):
-            return True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _rooted_at(node.func.value, name):
-            return True
-    return False
+    return {node.id} if isinstance(node, ast.Name) else set()
 
 
 def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Reading]:
@@ -271,13 +279,19 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
                     latest[bound] = plain
                 else:
                     latest.pop(bound, None)
+    changes: dict[str, list] = {}  # name -> the statements that bind or change it not plainly
+    for tree in trees:
+        for node in tree.body:
+            for changed in _changed_names(node):
+                changes.setdefault(changed, []).append(node)
+    reads: dict[int, tuple] = {}
     readings = {}
     for name in names:
         unclear = next((why for why in (_unclear_binding(t, name) for t in trees) if why), "")
         if unclear or name not in latest:
             readings[name] = Reading(None, unclear, untrusted)
             continue
-        source, why = _graded_text(name, latest, trees)
+        source, why = _graded_text(name, latest, changes, reads)
         readings[name] = Reading(source, "", untrusted or why)
     return readings
 
@@ -293,36 +307,46 @@ def _bound_here(node) -> set[str]:
     return found
 
 
-def _graded_text(name: str, latest: dict[str, ast.AST], trees: list) -> tuple[str, str]:
+def _graded_text(name: str, latest: dict[str, ast.AST], changes: dict[str, list],
+                 reads: dict[int, tuple]) -> tuple[str, str]:
     """The text of ``name``'s definition with indirection resolved and all the code it can reach
     read with it (transitively), and why it is untrusted, if it is.
 
     Its own decorators are read as code, and its defaults and annotations stay in its signature,
     which the tests read too (``helpers.checks.names_used``). For every global name that code
     reads, what the notebook binds to it is read with it: the last plain definition, and every
-    top-level statement that binds or changes it another way (a class and its body, ``a, b =
-    ...``, ``name[key] = ...``, a function that declares it ``global``; see :func:`_changes`)."""
-    import copy
-
-    main = copy.deepcopy(latest[name])
-    indirection = _Indirection()
-    main = indirection.visit(main)
+    top-level statement that binds or changes it another way (``changes``, from
+    :func:`_changed_names`: a class and its body, ``a, b = ...``, ``name[key] = ...``, a function
+    that declares it ``global``). ``reads`` keeps each statement's reading for the other names."""
+    main, names, untrusted = _read_node(latest[name], {})
     if main.decorator_list:  # a decorator may replace the function: read what it names too
         main.body = [*(ast.Expr(value=d) for d in main.decorator_list), *main.body]
         main.decorator_list = []
-    statements = [node for tree in trees for node in tree.body]
-    seen, queue, helpers = set(), [name, *sorted(_global_names(main))], []
+    seen, queue, helpers, why = set(), [name, *sorted(names)], [], untrusted
     while queue:
         other = queue.pop(0)
         if other in seen:
             continue
         seen.add(other)
         found = [latest[other]] if other in latest and other != name else []
-        found += [node for node in statements if _changes(node, other)]  # name.old = ... too
-        for node in found:
-            helper = indirection.visit(copy.deepcopy(node))
+        for node in found + changes.get(other, []):  # name.old = ... too
+            helper, more, untrusted = _read_node(node, reads)
             helpers.append(helper)
-            queue += sorted(_global_names(helper))
+            queue += sorted(more)
+            why = why or untrusted
     main.body = [*main.body, *helpers]
     ast.fix_missing_locations(main)
-    return ast.unparse(main), indirection.untrusted
+    return ast.unparse(main), why
+
+
+def _read_node(node, reads: dict[int, tuple]) -> tuple:
+    """A copy of ``node`` with indirection resolved, the global names it reads, and why it is
+    untrusted (``""``); remembered in ``reads``."""
+    import copy
+
+    if id(node) not in reads:
+        indirection = _Indirection()
+        read = indirection.visit(copy.deepcopy(node))
+        reads[id(node)] = (read, _global_names(read), indirection.untrusted)
+    read, names, untrusted = reads[id(node)]
+    return copy.deepcopy(read), names, untrusted
