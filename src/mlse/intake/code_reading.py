@@ -341,12 +341,11 @@ def _graded_text(name: str, latest: dict[str, ast.AST], changes: dict[str, list]
 
 def _read_node(node, reads: dict[int, tuple]) -> tuple:
     """A copy of ``node`` with indirection resolved, the global names it reads, and why it is
-    untrusted (``""``); remembered in ``reads``."""
+    untrusted (``""``); remembered in ``reads`` (the copy is shared: it is only read after)."""
     import copy
 
     if id(node) not in reads:
         indirection = _Indirection()
         read = indirection.visit(copy.deepcopy(node))
         reads[id(node)] = (read, _global_names(read), indirection.untrusted)
-    read, names, untrusted = reads[id(node)]
-    return copy.deepcopy(read), names, untrusted
+    return reads[id(node)]
