@@ -341,6 +341,22 @@ CALLS_OUTSIDE_THE_BODY = {
         def team_report(tickets):
             return _old(tickets)
     """,
+    "kept_in_a_module": """
+        import types
+
+        _library = types.ModuleType("library")  # a module of its own: the test changes no real one
+        _library.old = tangled_team_report
+
+        def team_report(tickets):
+            return _library.old(tickets)
+    """,
+    "kept_in_another_modules_class": """
+        Given = type("Given", (), {"__module__": "given_module"})  # as Ticket, from helpers
+        Given.old = staticmethod(tangled_team_report)
+
+        def team_report(tickets):
+            return Given.old(tickets)
+    """,
     "defaults_set_after": """
         def team_report(tickets, _report=None):
             return _report(tickets)

@@ -934,10 +934,32 @@ def _reached_from(obj: Any, function: Any, queue: list) -> set[str]:
         if obj.__module__ == "__main__":
             queue.extend(vars(obj).values())
             queue.extend(obj.__bases__)
+        else:  # another module's class: only what the learner put in it (Ticket.old = ...)
+            queue.extend(_learners_own(vars(obj)))
+    elif kind is types.ModuleType:  # a module: only what the learner put in it (collections.old = ...)
+        queue.extend(_learners_own(vars(obj)))
     elif type(kind) is type and kind.__module__ == "__main__" and hasattr(obj, "__dict__"):
         queue.append(kind)  # an instance of a learner's class: its class and its attributes
         queue.append(vars(obj))
     return names
+
+
+def _learners_own(namespace: dict) -> list:
+    """The learner's own functions in another module's or class's ``namespace`` (put there by
+    the learner's code), bare or wrapped (``staticmethod``, ``functools.partial``)."""
+    import functools
+    import types
+
+    found = []
+    for value in list(namespace.values()):
+        inner = value
+        if type(value) in (staticmethod, classmethod, types.MethodType):
+            inner = value.__func__
+        elif type(value) is functools.partial:
+            inner = value.func
+        if type(inner) in (types.FunctionType, type) and getattr(inner, "__module__", None) == "__main__":
+            found.append(inner)
+    return found
 
 
 def _global_names(code) -> set[str]:
