@@ -357,6 +357,26 @@ CALLS_OUTSIDE_THE_BODY = {
         def team_report(tickets):
             return Given.old(tickets)
     """,
+    "set_through_the_class_namespace": """
+        class _Legacy:
+            pass
+
+        vars(_Legacy)  # read-only for a class: the next two lines are how it is changed
+        type.__setattr__(_Legacy, "report", staticmethod(tangled_team_report))
+
+        def team_report(tickets):
+            return _Legacy.report(tickets)
+    """,
+    "set_through_an_instance_dict": """
+        class _Box:
+            pass
+
+        _box = _Box()
+        vars(_box).update(report=tangled_team_report)
+
+        def team_report(tickets):
+            return _box.report(tickets)
+    """,
     "defaults_set_after": """
         def team_report(tickets, _report=None):
             return _report(tickets)
@@ -442,7 +462,8 @@ def test_a_call_outside_the_body_is_seen_by_both_graders(form):
 
 @pytest.mark.parametrize("form", ["default", "lambda_default", "class_helper", "partial_at_top_level",
                                   "dict_filled_later", "global_in_a_function", "attribute_of_the_function",
-                                  "instance_attribute", "tuple_target", "decorator_with_arguments"])
+                                  "instance_attribute", "tuple_target", "decorator_with_arguments",
+                                  "set_through_the_class_namespace"])
 def test_the_judge_reads_the_call_itself_rather_than_refusing(form):
     assert _judge_sees_the_old_function(CALLS_OUTSIDE_THE_BODY[form]) is True
 

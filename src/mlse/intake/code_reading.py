@@ -253,14 +253,22 @@ def _changed_names(statement) -> set[str]:
             names |= _root_name(node.value)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             names |= _root_name(node.func.value)
+            if node.func.attr in ("__setattr__", "__delattr__") and node.args:  # type.__setattr__(name, ...)
+                names |= _root_name(node.args[0])
     return {name for name in names if _plain(statement, name) is None}
 
 
 def _root_name(node) -> set[str]:
-    """``{name}`` when ``node`` is ``name`` or an attribute or item of it (``name.a[0].b``)."""
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
-    return {node.id} if isinstance(node, ast.Name) else set()
+    """``{name}`` when ``node`` is ``name`` or an attribute or item of it (``name.a[0].b``,
+    ``vars(name)["a"]``)."""
+    while True:
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" \
+                and len(node.args) == 1:
+            node = node.args[0]
+        else:
+            return {node.id} if isinstance(node, ast.Name) else set()
 
 
 def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Reading]:
