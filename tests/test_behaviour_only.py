@@ -357,6 +357,15 @@ CALLS_OUTSIDE_THE_BODY = {
         def team_report(tickets):
             return Given.old(tickets)
     """,
+    "set_through_a_module_namespace": """
+        import types
+
+        _library = types.ModuleType("library")
+        vars(_library).update(report=tangled_team_report)
+
+        def team_report(tickets):
+            return _library.report(tickets)
+    """,
     "set_through_the_class_namespace": """
         class _Legacy:
             pass
@@ -403,6 +412,20 @@ HONEST_FORMS = {
         for tickets in ([], []):  # the learner compares the two, in a cell of their own
             assert team_report(tickets) == tangled_team_report(tickets)
         print(PRESSING.issubset({"urgent", "high", "low"}))
+    """,
+    "a_module_used_elsewhere_with_getattr": """
+        import collections
+        import dataclasses
+
+        def describe(ticket, field):
+            '''Another part's answer: reads a field named by a variable.'''
+            return getattr(ticket, field) if dataclasses.is_dataclass(ticket) else None
+
+        def team_report(tickets):
+            waiting = collections.Counter(t.team for t in tickets if t.status != "closed")
+            return [f"{team}: {n} open" for team, n in sorted(waiting.items())]
+
+        print(collections.Counter("abc").most_common(1), describe(None, "team"))
     """,
     "class_with_methods": """
         class Tally:

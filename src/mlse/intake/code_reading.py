@@ -215,7 +215,7 @@ def _global_names(node) -> set[str]:
     ``tickets``. Text Python's symbol table cannot read gives every name in it."""
     try:
         table = symtable.symtable(ast.unparse(ast.Module(body=[node], type_ignores=[])), "<graded>", "exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except Exception:  # noqa: BLE001 - text it cannot read: every name in it is followed
         return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
     names, tables = set(), [table]
     while tables:
@@ -225,13 +225,18 @@ def _global_names(node) -> set[str]:
     return names
 
 
-def _changed_names(statement) -> set[str]:
+def _changed_names(statement, modules: set[str] = frozenset()) -> set[str]:
     """The global names ``statement`` (a top-level statement, with everything inside it) may bind
     or change in a way a plain definition does not show: a class of that name, ``a, name = ...``,
     a loop or ``with`` target, a walrus, a binding inside a block, ``global name`` in a function,
     ``name.attribute = ...``, ``name[key] = ...``, ``del name...``, or a method call on it
     (``name.append(...)``, ``name.update(...)``). A plain definition of a name (read as the
-    latest one, or superseded by a later one) is not a change of that name."""
+    latest one, or superseded by a later one) is not a change of that name.
+
+    A call of a function of an imported name (``modules``: ``dataclasses.replace(...)``,
+    ``sqlite3.connect(...)``) is not a change of it, or every cell that uses the module would be
+    read with any code that does; a call through its namespace (``vars(m).update(...)``,
+    ``m.__dict__.update(...)``) and a store (``m.old = ...``) are."""
     names = set()
     for node in ast.walk(statement):
         if isinstance(node, ast.stmt):
@@ -252,7 +257,11 @@ def _changed_names(statement) -> set[str]:
         elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names |= _root_name(node.value)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            names |= _root_name(node.func.value)
+            target, root = node.func.value, _root_name(node.func.value)
+            through_namespace = isinstance(target, ast.Call) or \
+                any(isinstance(n, ast.Attribute) and n.attr == "__dict__" for n in ast.walk(target))
+            if through_namespace or not root & modules:
+                names |= root
             if node.func.attr in ("__setattr__", "__delattr__") and node.args:  # type.__setattr__(name, ...)
                 names |= _root_name(node.args[0])
     return {name for name in names if _plain(statement, name) is None}
@@ -279,6 +288,7 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
                       for why in (dynamic_code(t) for t in trees) if why), "")
     # the last plain top-level definition of every name, in execution order
     latest: dict[str, ast.AST] = {}
+    modules: set[str] = set()  # names whose latest plain binding is an import
     for tree in trees:
         for node in tree.body:
             for bound in _bound_here(node):
@@ -287,10 +297,14 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
                     latest[bound] = plain
                 else:
                     latest.pop(bound, None)
+                if plain is not None and isinstance(node, (ast.Import, ast.ImportFrom)):
+                    modules.add(bound)
+                else:
+                    modules.discard(bound)
     changes: dict[str, list] = {}  # name -> the statements that bind or change it not plainly
     for tree in trees:
         for node in tree.body:
-            for changed in _changed_names(node):
+            for changed in _changed_names(node, modules):
                 changes.setdefault(changed, []).append(node)
     reads: dict[int, tuple] = {}
     readings = {}
