@@ -262,3 +262,24 @@ def test_names_used_does_not_enter_other_modules_or_take_a_given_text():
             return sorted(Counter(tickets))
     ''')
     assert same_code(cell["honest"], twin["other_name"])  # names and docstrings apart, the same code
+
+
+def test_names_used_reads_a_callable_object_of_the_learners_class_through_its_class():
+    from helpers.checks import names_used
+
+    cell = _learner_cells('''
+        def old(t):
+            return t
+
+        class Report:
+            def __call__(self, tickets):
+                return old(tickets)
+
+        class Honest:
+            def __call__(self, tickets):
+                return sorted(tickets)
+
+        report, honest = Report(), Honest()
+    ''')
+    assert "old" in names_used(cell["report"])
+    assert "old" not in names_used(cell["honest"]) and "sorted" in names_used(cell["honest"])

@@ -875,8 +875,6 @@ def _reached_names(function: Any) -> set[str]:
     and classes are only named. The judge's stand-in for a learner's function (see
     :func:`source_of`) is not a Python function and is never looked into: there the text decides.
     """
-    import builtins
-
     atomic = (str, bytes, int, float, complex, bool, type(None))
     names: set[str] = set()
     seen: set[int] = set()
@@ -892,7 +890,7 @@ def _reached_names(function: Any) -> set[str]:
             names |= _reached_from(obj, function, queue)
         except Exception:  # noqa: BLE001 - an object that cannot be looked into reaches nothing more
             continue
-    return names - set(dir(builtins))
+    return names
 
 
 def _reached_from(obj: Any, function: Any, queue: list) -> set[str]:
@@ -984,7 +982,13 @@ def names_used(function: Callable[..., Any]) -> set[str]:
     what it can reach (:func:`_reached_names`). Both read the same code, so a call of an old
     function through a default, a class, a ``functools.partial`` or a table counts in both.
     """
-    return _code_names(_definition(function)) | _reached_names(function)
+    try:
+        text = _code_names(_definition(function))
+    except (OSError, TypeError):
+        if type(function).__module__ != "__main__":
+            raise
+        text = set()  # an instance of the learner's class (it has no text of its own): what it reaches
+    return text | _reached_names(function)
 
 
 def same_code(first: Callable[..., Any], second: Callable[..., Any]) -> bool:
