@@ -197,6 +197,13 @@ def test_what_the_text_does_not_show_plainly_is_not_trusted(cells, why):
     assert getattr(reading, why), reading
 
 
+def test_code_nested_too_deeply_to_read_is_refused_not_raised():
+    deep = "_x = " + "[" * 190 + "]" * 190 + "\n"
+    for cells in ([deep], [deep.replace("_x = ", "_x, _y = 1, ")]):
+        reading = _read(*cells, "def team_report(t):\n    return _x(t)\n")
+        assert reading.source is None and "nested too deeply" in reading.untrusted
+
+
 def test_honest_forms_are_trusted():
     for cells in (["from collections import Counter\n\ndef team_report(t):\n    return list(Counter(t))\n"],
                   ["def team_report(t):\n    return t\n", "def team_report(t):\n    return sorted(t)\n"]):

@@ -313,7 +313,10 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
         if unclear or name not in latest:
             readings[name] = Reading(None, unclear, untrusted)
             continue
-        source, why = _graded_text(name, latest, changes, reads)
+        try:
+            source, why = _graded_text(name, latest, changes, reads)
+        except (RecursionError, MemoryError):  # text nested deeper than Python's own recursion
+            source, why = None, "its code is nested too deeply for the grader to read"
         readings[name] = Reading(source, "", untrusted or why)
     return readings
 
