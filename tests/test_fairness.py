@@ -13,7 +13,9 @@ the one ``mlse grade`` run per assignment (``judged_class``, shared with test_ju
 * every game scores 0 on every hidden test cell under the judge (the visible test of a part may
   pass: it is built from the example the learner sees), and a part with a game in it never scores
   full marks;
-* the fingerprinting tests are explained in the graded notebook, and flag it.
+* the fingerprinting tests are explained in the graded notebook, and flag it;
+* a refactor that calls the old function from a default value, a lambda's default or a class
+  scores 0 on the hidden part 6 test under both graders.
 """
 
 from __future__ import annotations
@@ -110,6 +112,21 @@ def test_games_score_nothing_on_hidden_tests(judged_class, assignment, student):
     assert parts
     won = {cell: scores[cell].score for cell in parts if scores[cell].score}
     assert not won, f"{assignment} {student} scored on hidden tests: {won}"
+
+
+#: Refactors that still call the old function from outside their body (a default value, a lambda's
+#: default, a class attribute): both graders read the code a definition can reach, so both agree.
+CALLS_OUTSIDE_THE_BODY = ["game_default_arg", "game_lambda_default", "game_class_helper"]
+
+
+@pytest.mark.parametrize("student", CALLS_OUTSIDE_THE_BODY)
+@pytest.mark.parametrize("grader", ["nbgrader", "mlse"])
+def test_a_call_of_the_old_function_outside_the_body_scores_nothing_under_both_graders(
+        graded_class, judged_class, grader, student):
+    scores = {s.cell: s for s in (graded_class if grader == "nbgrader" else judged_class)
+              .of("m3_software_engineer", student) if s.auto}
+    assert scores["part6_visible"].score == scores["part6_visible"].max_score  # it does the same
+    assert scores["part6_hidden"].score == 0, f"{student} under {grader}: {scores['part6_hidden']}"
 
 
 def _flagged(ws, assignment: str, student: str) -> bool:

@@ -174,3 +174,112 @@ def test_answer_of_keeps_got_and_hint_when_arguments_print_on_many_lines():
     assert len(lines) == 4  # what, expected, got, hint: each on one line
     assert lines[2].lstrip().startswith("Got:") and lines[3].lstrip().startswith("Hint:")
     assert "DataFrame of 50 rows" in lines[0]
+
+
+# --- Reading code: names_used reads all the code a function can reach, not only its body ---
+
+def _learner_cells(code):
+    """Run ``code`` as a learner's cell would (module ``__main__``, text that inspect can read)."""
+    import linecache
+    import textwrap
+
+    code = textwrap.dedent(code)
+    filename = f"<learner-cell-{abs(hash(code))}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the learner's cell, in a test
+    return namespace
+
+
+def test_names_used_reads_defaults_annotations_and_decorators_but_not_the_docstring():
+    from helpers.checks import names_used
+
+    cell = _learner_cells('''
+        def old(t):
+            return t
+
+        def deco(f):
+            return f
+
+        @deco
+        def new(t, report=old, *, limit: int = 3) -> list:
+            """Calls nothing called mentioned_in_the_docstring."""
+            return report(t)
+    ''')
+    names = names_used(cell["new"])
+    assert {"old", "deco", "int", "list", "report"} <= names
+    assert "mentioned_in_the_docstring" not in names
+
+
+def test_names_used_follows_the_live_function_to_what_it_can_reach():
+    from helpers.checks import names_used
+
+    cell = _learner_cells('''
+        import functools
+
+        def old(t):
+            return t
+
+        class Legacy:
+            report = staticmethod(old)
+
+        TABLE = {"a": [functools.partial(old)]}
+
+        def via_class(t):
+            return Legacy.report(t)
+
+        def via_table(t):
+            return TABLE["a"][0](t)
+
+        def via_defaults(t, r=None):
+            return r(t)
+
+        via_defaults.__defaults__ = (old,)
+    ''')
+    for name in ("via_class", "via_table", "via_defaults"):
+        assert "old" in names_used(cell[name]), name
+
+
+def test_names_used_does_not_enter_other_modules_or_take_a_given_text():
+    from helpers.checks import names_used, same_code
+
+    cell = _learner_cells('''
+        from collections import Counter
+
+        def honest(tickets):
+            """Counts."""
+            return sorted(Counter(tickets))
+
+        honest._source = "def honest(t):\\n    return t\\n"   # a Python function is read from its own text
+    ''')
+    names = names_used(cell["honest"])
+    assert {"Counter", "sorted", "tickets"} <= names
+    assert "_count_elements" not in names  # collections' own code is named, not read
+    twin = _learner_cells('''
+        from collections import Counter
+
+        def other_name(tickets):
+            return sorted(Counter(tickets))
+    ''')
+    assert same_code(cell["honest"], twin["other_name"])  # names and docstrings apart, the same code
+
+
+def test_names_used_reads_a_callable_object_of_the_learners_class_through_its_class():
+    from helpers.checks import names_used
+
+    cell = _learner_cells('''
+        def old(t):
+            return t
+
+        class Report:
+            def __call__(self, tickets):
+                return old(tickets)
+
+        class Honest:
+            def __call__(self, tickets):
+                return sorted(tickets)
+
+        report, honest = Report(), Honest()
+    ''')
+    assert "old" in names_used(cell["report"])
+    assert "old" not in names_used(cell["honest"]) and "sorted" in names_used(cell["honest"])

@@ -797,42 +797,198 @@ def source_of(function: Callable[..., Any]) -> str:
 
     In a learner's kernel this is ``inspect.getsource``. When the course grades with a judge, the
     test runs in another process than the learner's code and ``function`` stands for it there;
-    it carries the text of the learner's cell, which the judge parsed without running it.
+    it carries the text of the learner's cell, which the judge parsed without running it. A
+    Python function is always read from its own text (a learner cannot give it another).
     """
     import inspect
+    import types
 
-    judged = getattr(function, "_source", None)
-    if isinstance(judged, str) and judged:
-        return judged
+    if not isinstance(function, (types.FunctionType, types.MethodType, type)):
+        judged = getattr(function, "_source", None)
+        if isinstance(judged, str) and judged:
+            return judged
     return inspect.getsource(function)
 
 
 def _function_tree(function: Callable[..., Any]):
+    """The body of ``function``'s definition without its docstring (what :func:`same_code` compares)."""
+    import ast
+
+    node = _definition(function)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ast.Module(body=_without_docstring(node.body), type_ignores=[])
+    return node
+
+
+def _definition(function: Callable[..., Any]):
+    """The parsed text of ``function``: its ``def`` node, or the module its text parses to."""
     import ast
     import textwrap
 
     tree = ast.parse(textwrap.dedent(source_of(function)))
-    node = tree.body[0] if tree.body else tree
+    return tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) \
+        else tree
+
+
+def _without_docstring(body: list) -> list:
+    import ast
+
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[1:]  # the docstring is not code
+    return body
+
+
+def _code_names(node) -> set[str]:
+    """The names and attribute names in ``node``'s code: for a ``def``, its decorators, default
+    values, annotations and body (all of which run), not its name or docstring."""
+    import ast
+
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            body = body[1:]  # the docstring is not code
-        return ast.Module(body=body, type_ignores=[])
-    return tree
+        parts = [*node.decorator_list, node.args, *([node.returns] if node.returns else []),
+                 *_without_docstring(node.body)]
+    else:
+        parts = [node]
+    names = set()
+    for part in parts:
+        for sub in ast.walk(part):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+            elif isinstance(sub, ast.Attribute):
+                names.add(sub.attr)
+    return names
+
+
+#: How many objects :func:`_reached_names` looks at before it stops (a learner's helpers are few).
+_REACH_LIMIT = 100_000
+
+
+def _reached_names(function: Any) -> set[str]:
+    """In a learner's kernel: the names of the functions and classes that ``function`` can reach
+    when it runs, and the names in the code of the learner's own ones among them.
+
+    What a function can call is not only in its body: default values, decorators, the closure, the
+    globals its code names (helper functions, classes and their bodies, ``functools.partial``\\ s,
+    lists and dicts that hold functions) all reach code. This follows them through the live
+    objects, so a default set after the definition (``f.__defaults__ = ...``) counts too. Only
+    the learner's own code (defined in ``__main__``) is followed inside; other modules' functions
+    and classes are only named. The judge's stand-in for a learner's function (see
+    :func:`source_of`) is not a Python function and is never looked into: there the text decides.
+    """
+    atomic = (str, bytes, int, float, complex, bool, type(None))
+    names: set[str] = set()
+    seen: set[int] = set()
+    queue = [function]
+    looked = 0
+    while queue and looked < _REACH_LIMIT:
+        obj = queue.pop()
+        if isinstance(obj, atomic) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        looked += 1
+        try:
+            names |= _reached_from(obj, function, queue)
+        except Exception:  # noqa: BLE001 - an object that cannot be looked into reaches nothing more
+            continue
+    return names
+
+
+def _reached_from(obj: Any, function: Any, queue: list) -> set[str]:
+    """The names ``obj`` itself gives (see :func:`_reached_names`); what it holds goes on ``queue``."""
+    import functools
+    import types
+
+    names = set()
+    kind = type(obj)
+    if kind in (list, tuple, set, frozenset):
+        queue.extend(obj)
+    elif kind is dict:
+        queue.extend(obj.keys())
+        queue.extend(obj.values())
+    elif kind in (staticmethod, classmethod, types.MethodType):
+        queue.append(obj.__func__)
+    elif kind is functools.partial:
+        queue.extend((obj.func, obj.args, obj.keywords))
+    elif kind is types.FunctionType:
+        names.add(obj.__name__)
+        if obj.__module__ != "__main__":
+            return names
+        queue.extend((obj.__defaults__, obj.__kwdefaults__, obj.__dict__, obj.__annotations__))
+        for cell in obj.__closure__ or ():
+            try:
+                queue.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+        for name in _global_names(obj.__code__):
+            if name in obj.__globals__:
+                queue.append(obj.__globals__[name])
+        if obj is not function:
+            try:
+                names |= _code_names(_definition(obj))
+            except (OSError, TypeError, SyntaxError):
+                pass  # no text (made at run time): its objects were followed above
+    elif isinstance(obj, type):
+        names.add(obj.__name__)
+        if obj.__module__ == "__main__":
+            queue.extend(vars(obj).values())
+            queue.extend(obj.__bases__)
+        else:  # another module's class: only what the learner put in it (Ticket.old = ...)
+            queue.extend(_learners_own(vars(obj)))
+    elif kind is types.ModuleType:  # a module: only what the learner put in it (collections.old = ...)
+        queue.extend(_learners_own(vars(obj)))
+    elif type(kind) is type and kind.__module__ == "__main__" and hasattr(obj, "__dict__"):
+        queue.append(kind)  # an instance of a learner's class: its class and its attributes
+        queue.append(vars(obj))
+    return names
+
+
+def _learners_own(namespace: dict) -> list:
+    """The learner's own functions in another module's or class's ``namespace`` (put there by
+    the learner's code), bare or wrapped (``staticmethod``, ``functools.partial``)."""
+    import functools
+    import types
+
+    found = []
+    for value in list(namespace.values()):
+        inner = value
+        if type(value) in (staticmethod, classmethod, types.MethodType):
+            inner = value.__func__
+        elif type(value) is functools.partial:
+            inner = value.func
+        if type(inner) in (types.FunctionType, type) and getattr(inner, "__module__", None) == "__main__":
+            found.append(inner)
+    return found
+
+
+def _global_names(code) -> set[str]:
+    """The global (and attribute) names a code object and the code nested in it refer to."""
+    import types
+
+    names, stack = set(), [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return names
 
 
 def names_used(function: Callable[..., Any]) -> set[str]:
-    """Every name a function's code refers to (variables, functions it calls, attributes)."""
-    import ast
+    """Every name a function's code refers to (variables, functions it calls, attributes), and the
+    functions and classes it reaches through its helpers.
 
-    names = set()
-    for node in ast.walk(_function_tree(function)):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-    return names
+    Its code is its body and also its decorators, default values and annotations. Under the judge,
+    the text read is the learner's definition with the helpers it names (see
+    :mod:`mlse.intake.code_reading`); in a learner's kernel, the live function is followed to
+    what it can reach (:func:`_reached_names`). Both read the same code, so a call of an old
+    function through a default, a class, a ``functools.partial`` or a table counts in both.
+    """
+    try:
+        text = _code_names(_definition(function))
+    except (OSError, TypeError):
+        if type(function).__module__ != "__main__":
+            raise
+        text = set()  # an instance of the learner's class (it has no text of its own): what it reaches
+    return text | _reached_names(function)
 
 
 def same_code(first: Callable[..., Any], second: Callable[..., Any]) -> bool:

@@ -433,4 +433,28 @@ def team_report(tickets):
     """One line per team with tickets not closed: how many, and how many pressing."""
     return _rows(tickets)''',
     },
+    # calls of the old function that sit outside the body of team_report (review of issue 20's
+    # code reading): a default value, a lambda's default, a class attribute. Each scored full
+    # marks on part 6 before the code a definition can reach was read (defaults, annotations,
+    # decorators, the classes and other globals it names); plain nbgrader agrees now too.
+    "game_default_arg": {
+        "part6_refactor": '''def team_report(tickets, _report=tangled_team_report):
+    """One line per team with tickets not closed yet: how many, and how many pressing."""
+    return _report(tickets)
+''',
+    },
+    "game_lambda_default": {
+        "part6_refactor": '''team_report = lambda tickets, report=tangled_team_report: report(tickets)
+''',
+    },
+    "game_class_helper": {
+        "part6_refactor": '''class _Legacy:
+    report = staticmethod(tangled_team_report)
+
+
+def team_report(tickets):
+    """One line per team with tickets not closed yet: how many, and how many pressing."""
+    return _Legacy.report(tickets)
+''',
+    },
 }

@@ -15,15 +15,25 @@ test reads is decided here, from the learner's cells in the order they ran (pars
 * code that can rebind anything out of sight (``exec``, ``compile``, ``setattr``, writes through
   ``globals()``/``vars()``/``locals()``, ``__code__`` and friends, ``sys.modules``) makes every
   reading **untrusted**: a code-reading test then fails with the reason;
-* inside the definition (and the learner's helper functions it names, which are read with it),
-  indirection counts as a call of what it names: ``globals()["f"]``, ``vars()["f"]``,
-  ``getattr(x, "f")``, ``eval("f")`` read as ``f``; a lookup whose name is not written out
-  (``globals()[a + b]``, ``eval(text)``) makes the reading untrusted.
+* all the code the definition can reach is read with it: its decorators (as code), its default
+  values and annotations (they stay in its signature, which ``names_used`` reads), and, for
+  every global name that code reads (found with :mod:`symtable`, so parameters and locals are
+  not followed), the name's last plain definition and every top-level statement that binds or
+  changes it another way (:func:`_changed_names`: a class and its body, ``a, b = ...``, a block, a
+  walrus, ``global name`` in a function, ``name.attr = ...``, ``name[k] = ...``,
+  ``name.append(...)``), transitively;
+* inside that code, indirection counts as a call of what it names: ``globals()["f"]``,
+  ``vars()["f"]``, ``getattr(x, "f")``, ``eval("f")`` read as ``f``; a lookup whose name is not
+  written out (``globals()[a + b]``, ``eval(text)``) makes the reading untrusted.
+
+In one kernel (plain nbgrader) ``helpers.checks.names_used`` reads the same code by following the
+live function, so both graders agree.
 """
 
 from __future__ import annotations
 
 import ast
+import symtable
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -198,8 +208,76 @@ class _Indirection(ast.NodeTransformer):
         return node
 
 
-def _names_in(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+def _global_names(node) -> set[str]:
+    """The global names ``node`` (a statement) reads, in every scope inside it: the helpers, classes
+    and values its code can reach. A function's parameters and locals are not global, so a
+    ``for tickets in ...`` elsewhere in the notebook is not read with a function that takes
+    ``tickets``. Text Python's symbol table cannot read gives every name in it."""
+    try:
+        table = symtable.symtable(ast.unparse(ast.Module(body=[node], type_ignores=[])), "<graded>", "exec")
+    except Exception:  # noqa: BLE001 - text it cannot read: every name in it is followed
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    names, tables = set(), [table]
+    while tables:
+        current = tables.pop()
+        names |= {s.get_name() for s in current.get_symbols() if s.is_global() and s.is_referenced()}
+        tables += current.get_children()
+    return names
+
+
+def _changed_names(statement, modules: set[str] = frozenset()) -> set[str]:
+    """The global names ``statement`` (a top-level statement, with everything inside it) may bind
+    or change in a way a plain definition does not show: a class of that name, ``a, name = ...``,
+    a loop or ``with`` target, a walrus, a binding inside a block, ``global name`` in a function,
+    ``name.attribute = ...``, ``name[key] = ...``, ``del name...``, or a method call on it
+    (``name.append(...)``, ``name.update(...)``). A plain definition of a name (read as the
+    latest one, or superseded by a later one) is not a change of that name.
+
+    A call of a function of an imported name (``modules``: ``dataclasses.replace(...)``,
+    ``sqlite3.connect(...)``) is not a change of it, or every cell that uses the module would be
+    read with any code that does; a call through its namespace (``vars(m).update(...)``,
+    ``m.__dict__.update(...)``) and a store (``m.old = ...``) are."""
+    names = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.stmt):
+            names |= _bound_here(node)
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            names |= {n.id for i in node.items if i.optional_vars is not None
+                      for n in ast.walk(i.optional_vars) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif getattr(node, "name", None) and type(node).__name__ in ("MatchAs", "MatchStar"):
+            names.add(node.name)
+        elif getattr(node, "rest", None) and type(node).__name__ == "MatchMapping":
+            names.add(node.rest)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+        elif isinstance(node, ast.NamedExpr):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names |= _root_name(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target, root = node.func.value, _root_name(node.func.value)
+            through_namespace = isinstance(target, ast.Call) or \
+                any(isinstance(n, ast.Attribute) and n.attr == "__dict__" for n in ast.walk(target))
+            if through_namespace or not root & modules:
+                names |= root
+            if node.func.attr in ("__setattr__", "__delattr__") and node.args:  # type.__setattr__(name, ...)
+                names |= _root_name(node.args[0])
+    return {name for name in names if _plain(statement, name) is None}
+
+
+def _root_name(node) -> set[str]:
+    """``{name}`` when ``node`` is ``name`` or an attribute or item of it (``name.a[0].b``,
+    ``vars(name)["a"]``)."""
+    while True:
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" \
+                and len(node.args) == 1:
+            node = node.args[0]
+        else:
+            return {node.id} if isinstance(node, ast.Name) else set()
 
 
 def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Reading]:
@@ -210,6 +288,7 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
                       for why in (dynamic_code(t) for t in trees) if why), "")
     # the last plain top-level definition of every name, in execution order
     latest: dict[str, ast.AST] = {}
+    modules: set[str] = set()  # names whose latest plain binding is an import
     for tree in trees:
         for node in tree.body:
             for bound in _bound_here(node):
@@ -218,13 +297,26 @@ def read_definitions(cells: Iterable[str], names: Iterable[str]) -> dict[str, Re
                     latest[bound] = plain
                 else:
                     latest.pop(bound, None)
+                if plain is not None and isinstance(node, (ast.Import, ast.ImportFrom)):
+                    modules.add(bound)
+                else:
+                    modules.discard(bound)
+    changes: dict[str, list] = {}  # name -> the statements that bind or change it not plainly
+    for tree in trees:
+        for node in tree.body:
+            for changed in _changed_names(node, modules):
+                changes.setdefault(changed, []).append(node)
+    reads: dict[int, tuple] = {}
     readings = {}
     for name in names:
         unclear = next((why for why in (_unclear_binding(t, name) for t in trees) if why), "")
         if unclear or name not in latest:
             readings[name] = Reading(None, unclear, untrusted)
             continue
-        source, why = _graded_text(name, latest)
+        try:
+            source, why = _graded_text(name, latest, changes, reads)
+        except (RecursionError, MemoryError):  # text nested deeper than Python's own recursion
+            source, why = None, "its code is nested too deeply for the grader to read"
         readings[name] = Reading(source, "", untrusted or why)
     return readings
 
@@ -236,30 +328,49 @@ def _bound_here(node) -> set[str]:
         return {(a.asname or a.name).split(".")[0] for a in node.names}
     found = set()
     for target in getattr(node, "targets", None) or ([node.target] if hasattr(node, "target") else []):
-        found |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        found |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
     return found
 
 
-def _graded_text(name: str, latest: dict[str, ast.AST]) -> tuple[str, str]:
-    """The text of ``name``'s definition with indirection resolved and the learner's own helpers
-    that it names (transitively) read with it; and why it is untrusted, if it is."""
-    import copy
+def _graded_text(name: str, latest: dict[str, ast.AST], changes: dict[str, list],
+                 reads: dict[int, tuple]) -> tuple[str, str]:
+    """The text of ``name``'s definition with indirection resolved and all the code it can reach
+    read with it (transitively), and why it is untrusted, if it is.
 
-    main = copy.deepcopy(latest[name])
-    indirection = _Indirection()
-    main = indirection.visit(main)
+    Its own decorators are read as code, and its defaults and annotations stay in its signature,
+    which the tests read too (``helpers.checks.names_used``). For every global name that code
+    reads, what the notebook binds to it is read with it: the last plain definition, and every
+    top-level statement that binds or changes it another way (``changes``, from
+    :func:`_changed_names`: a class and its body, ``a, b = ...``, ``name[key] = ...``, a function
+    that declares it ``global``). ``reads`` keeps each statement's reading for the other names."""
+    main, names, untrusted = _read_node(latest[name], {})
     if main.decorator_list:  # a decorator may replace the function: read what it names too
         main.body = [*(ast.Expr(value=d) for d in main.decorator_list), *main.body]
         main.decorator_list = []
-    seen, queue, helpers = {name}, sorted(_names_in(main)), []
+    seen, queue, helpers, why = set(), [name, *sorted(names)], [], untrusted
     while queue:
         other = queue.pop(0)
-        if other in seen or other not in latest:
+        if other in seen:
             continue
         seen.add(other)
-        helper = indirection.visit(copy.deepcopy(latest[other]))
-        helpers.append(helper)
-        queue += sorted(_names_in(helper))
+        found = [latest[other]] if other in latest and other != name else []
+        for node in found + changes.get(other, []):  # name.old = ... too
+            helper, more, untrusted = _read_node(node, reads)
+            helpers.append(helper)
+            queue += sorted(more)
+            why = why or untrusted
     main.body = [*main.body, *helpers]
     ast.fix_missing_locations(main)
-    return ast.unparse(main), indirection.untrusted
+    return ast.unparse(main), why
+
+
+def _read_node(node, reads: dict[int, tuple]) -> tuple:
+    """A copy of ``node`` with indirection resolved, the global names it reads, and why it is
+    untrusted (``""``); remembered in ``reads`` (the copy is shared: it is only read after)."""
+    import copy
+
+    if id(node) not in reads:
+        indirection = _Indirection()
+        read = indirection.visit(copy.deepcopy(node))
+        reads[id(node)] = (read, _global_names(read), indirection.untrusted)
+    return reads[id(node)]
