@@ -230,16 +230,23 @@ def _print_before_upload(pending, verbose: bool, missing_as_zero: bool) -> None:
     flagged = [p for p in pending if p.flagged]
     hand: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
+    ungraded: dict[str, list[str]] = {}
     for p in pending:
         if p.status == "pending":
             hand.setdefault(p.assignment, []).append(p.student)
         elif p.status == "missing":
             missing.setdefault(p.assignment, []).append(p.student)
+        elif p.status == "ungraded":
+            ungraded.setdefault(p.assignment, []).append(p.student)
     if attention:
         print(f"Before you upload: {len(attention)} grade(s) need attention (blank in Canvas, "
               f"which then keeps its old grade; see `mlse attention`):")
         for p in attention:
             print(f"  {p.student} {p.assignment}: {p.why}")
+    for a, who in sorted(ungraded.items()):
+        print(f"Before you upload: {a}: {len(who)} submission(s) collected but not graded yet "
+              f"(blank: the gradebook's grade is not of the version collected): run `mlse grade "
+              f"{a}`: {', '.join(who)}")
     for a, who in sorted(hand.items()):
         print(f"{a}: {len(who)} student(s) wait for a hand grade (blank): grade them with "
               f"`mlse handgrade export {a}` or in formgrader"
@@ -342,15 +349,43 @@ def cmd_attention(args) -> int:
               f"collected stands; grade it with `mlse grade {args.assignment}`.")
         return 0
     waiting = attention.reasons(course, args.assignment)
-    if not waiting:
+    ungraded = _not_graded_yet(course, _assignments(course, args.assignment))
+    ungraded = {key: why for key, why in ungraded.items() if key not in waiting}
+    if not waiting and not ungraded:
         print("Nothing needs attention.")
         return 0
-    print(f"{len(waiting)} submission(s) need attention (their grade is blank in the export):")
-    for (a, s), entry in sorted(waiting.items()):
-        print(f"  {s} {a} (since {entry.get('since', '?')}): {entry['reason']}")
-    print("Collect a good version, or grade again (`mlse grade A --student S --force`), or accept "
-          "the version collected: `mlse attention resolve A S`.")
+    if waiting:
+        print(f"{len(waiting)} submission(s) need attention (their grade is blank in the export):")
+        for (a, s), entry in sorted(waiting.items()):
+            print(f"  {s} {a} (since {entry.get('since', '?')}): {entry['reason']}")
+        print("Collect a good version, or grade again (`mlse grade A --student S --force`), or "
+              "accept the version collected: `mlse attention resolve A S`.")
+    if ungraded:
+        print(f"{len(ungraded)} submission(s) not graded yet (their grade is blank in the export "
+              f"until `mlse grade` grades them):")
+        for (a, s), why in sorted(ungraded.items()):
+            print(f"  {s} {a}: {why}")
     return 0
+
+
+def _not_graded_yet(course: Course, assignments: list[str]) -> dict[tuple[str, str], str]:
+    """(assignment, student) -> why the version collected is not the graded one
+    (:func:`mlse.grade.selection.not_graded_yet`), for each assignment in the gradebook."""
+    from nbgrader.api import MissingEntry
+
+    from ..grade.selection import not_graded_yet
+
+    out = {}
+    with course.gradebook() as gb:
+        for a in assignments:
+            try:
+                gb.find_assignment(a)
+            except MissingEntry:
+                continue  # not released: nothing of it is graded
+            in_gradebook = {sub.student.id for sub in gb.assignment_submissions(a)}
+            for student, why in not_graded_yet(course, a, in_gradebook).items():
+                out[(a, student)] = why
+    return out
 
 
 def cmd_report(args) -> int:

@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 __all__ = ["submissions_of", "needs_grading", "submission_digest", "record_graded",
-           "failed_students"]
+           "failed_students", "not_graded_yet"]
 
 
 def submissions_of(course, assignment: str) -> list[str]:
@@ -82,3 +82,27 @@ def failed_students(course, assignment: str) -> list[str]:
         if not course.autograded_of(student, assignment).is_dir():
             out.add(student)
     return sorted(s for s in out if course.submission(s, assignment).is_dir())
+
+
+def not_graded_yet(course, assignment: str, in_gradebook: set[str]) -> dict[str, str]:
+    """student -> why the version collected is not the one graded: the submissions the next
+    ``mlse grade ASSIGNMENT`` would grade (:func:`needs_grading`), in words.
+
+    Until that run, the gradebook still holds the *old* version's grade (or none), so it must not
+    look current: the export leaves it blank and says why, ``mlse attention`` lists it and
+    ``mlse feedback`` writes none. ``in_gradebook``: students with a submission of ``assignment``
+    in the gradebook.
+    """
+    from ..course import Course
+
+    course = Course.of(course)
+    out = {}
+    for student in course.submitters(assignment):
+        if not needs_grading(course, assignment, student, in_gradebook):
+            continue
+        if student in in_gradebook and course.autograded_of(student, assignment).is_dir():
+            what = "a new version was collected and is not graded yet"
+        else:
+            what = "the version collected is not graded yet"
+        out[student] = f"{what}: run `mlse grade {assignment}`"
+    return out

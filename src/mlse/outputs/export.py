@@ -22,8 +22,10 @@ penalty (``AssignLatePenalties``, from the due date, the submission's timestamp 
 never below 0. Both first settle every score (:func:`mlse.handgrades.settle`: hand grades follow
 their answers, late penalties recomputed from the final total) and write it to the gradebook, so
 ``nbgrader export`` and formgrader say the same. A cell is **blank, not 0**, when there is no submission, when an answer still waits
-for a hand grade, or when the submission needs attention (its new version could not be collected
-or graded, see :mod:`mlse.attention`, or it is flagged in formgrader); ``pending`` says which.
+for a hand grade, when the version collected is not graded yet (a resubmission collected since
+the last ``mlse grade``, or one an interrupted ``--force`` run did not reach:
+:func:`mlse.grade.selection.not_graded_yet`), or when the submission needs attention (its new
+version could not be collected or graded, see :mod:`mlse.attention`); ``pending`` says which.
 Neither file is nbgrader's ``grades.csv``, so the two exports never overwrite each other.
 """
 
@@ -51,7 +53,8 @@ def _fmt(x: float | None) -> str:
 
 class Pending(NamedTuple):
     """One score an export leaves blank or marks, and why: ``status`` is the Standing's
-    ("missing", "pending", "attention", or "graded" for a flagged submission whose score counts)."""
+    ("missing", "pending", "attention", "ungraded", or "graded" for a flagged submission whose
+    score counts). This is where every "not current" reason of an export lives."""
 
     student: str
     assignment: str
@@ -64,7 +67,8 @@ class Pending(NamedTuple):
 class Standing:
     """One student's standing on one assignment, as an export shows it."""
 
-    status: str  # "graded", "missing", "pending" (hand grades), "attention"
+    status: str  # "graded", "missing", "pending" (hand grades), "attention", "ungraded" (the
+    # version collected is not the one graded: mlse.grade.selection.not_graded_yet)
     score: float | None = None  # after the late penalty; None when not final
     raw_score: float | None = None
     penalty: float = 0.0
@@ -92,6 +96,7 @@ def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dic
     every student of the gradebook. ``root``: the course (a Course or its folder), or None."""
     from .. import attention
     from ..course import Course
+    from ..grade.selection import not_graded_yet
 
     root = Course.of(root) if root is not None else None
 
@@ -107,16 +112,21 @@ def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dic
             for cell in nb.grade_cells:
                 title = parts_of.get(nb.name, {}).get(cell.name, cell.name)
                 part_max[title] = part_max.get(title, 0.0) + cell.max_score
+        ungraded = {} if root is None else not_graded_yet(
+            root, a.name, {s.student.id for s in gb.assignment_submissions(a.name)})
         for student in gb.students:
             st = Standing("graded", max_score=a.max_score, parts={p: None for p in part_max})
             out[(student.id, a.name)] = st
+            reason = waiting.get((a.name, student.id))
+            if not reason and student.id in ungraded:  # the gradebook's grade is of another version
+                st.status, st.pending = "ungraded", ungraded[student.id]
+                continue
             try:
                 sub = gb.find_submission(a.name, student.id)
             except MissingEntry:
                 st.status, st.pending = "missing", "no submission"
                 continue
             st.timestamp = str(sub.timestamp or "")
-            reason = waiting.get((a.name, student.id))
             flagged = any(nb.flagged for nb in sub.notebooks)
             if reason:  # a failed or refused submission: its old grade no longer counts
                 st.status = "attention"
@@ -304,7 +314,7 @@ class PartsCsvExporter(_CourseExport):
                 for a in assignments:
                     st = table[(s.id, a.name)]
                     for p in per[a.name]:
-                        row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention") \
+                        row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention", "ungraded") \
                             else _fmt(st.parts.get(p))
                     row[f"{a.name} late penalty"] = _fmt(st.penalty) if st.penalty else ""
                     row[f"{a.name} LMS late"] = "LATE" if lms.get((a.name, s.id), {}).get("late") else ""

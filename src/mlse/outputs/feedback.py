@@ -231,7 +231,8 @@ class FeedbackFile:
     student: str
     path: Path | None
     status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not
-    # current), "unchanged" (nothing changed since it was written), "waiting" (for hand grades)
+    # current), "not graded" (a new version waits for mlse grade), "unchanged" (nothing changed
+    # since it was written), "waiting" (for hand grades)
     note: str = ""
 
 
@@ -244,7 +245,8 @@ def generate_feedback(root: str | Path, assignment: str, students: list[str] | N
     replaces that student's file in the course's feedback folder, one by one. So a step that fails
     (a missing gradebook, nbgrader stopping on one notebook) never deletes feedback that exists,
     and a leaking file is never placed (reported as withheld). Submissions that need attention
-    (:mod:`mlse.attention`) get no feedback: their grade is not current.
+    (:mod:`mlse.attention`), or whose version collected is not graded yet, get no feedback: their
+    grade is not current.
 
     Only what changed is generated again (:mod:`mlse.outputs.feedback_state`: the graded
     notebooks, the student's grades and comments, the hidden-feedback mode); ``force`` writes
@@ -275,6 +277,11 @@ def generate_feedback(root: str | Path, assignment: str, students: list[str] | N
     for s in [s for s in wanted if (assignment, s) in waiting]:
         results.append(FeedbackFile(s, None, "attention", waiting[(assignment, s)]["reason"]))
     wanted = [s for s in wanted if (assignment, s) not in waiting]
+    ungraded = _not_graded_yet(course, assignment)
+    for s in [s for s in wanted if s in ungraded]:
+        results.append(FeedbackFile(s, None, "not graded", ungraded[s] + " first (the feedback "
+                                    "already there, if any, is of the version graded before)"))
+    wanted = [s for s in wanted if s not in ungraded]
     if not wanted and not results:
         raise FileNotFoundError(f"No graded submissions of {assignment} in {graded.name}/: "
                                 f"run `mlse grade {assignment}` first.")
@@ -299,6 +306,16 @@ def generate_feedback(root: str | Path, assignment: str, students: list[str] | N
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+def _not_graded_yet(course, assignment: str) -> dict[str, str]:
+    """Students whose version collected is not the one graded (their feedback would be of the old
+    version): :func:`mlse.grade.selection.not_graded_yet`."""
+    from ..grade.selection import not_graded_yet
+
+    with course.gradebook() as gb:
+        in_gradebook = {sub.student.id for sub in gb.assignment_submissions(assignment)}
+    return not_graded_yet(course, assignment, in_gradebook)
 
 
 def _render(staged, assignment: str, students: list[str], exclude: list[str] = ()) -> dict[tuple[str, str], str]:
