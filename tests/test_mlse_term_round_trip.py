@@ -264,7 +264,7 @@ def test_a_term(course, capsys):
     _check_canvas(course, solution="")
     out = capsys.readouterr().out
     assert "need attention" in out and "dora" in out  # listed before uploading
-    assert "1 submission(s) collected but not graded yet" in out and "solution" in out
+    assert "1 submission(s) not graded yet" in out and "is not graded yet" in out and "solution" in out
     assert main(["export", "--format", "csv"]) == 0
     header, *parts = list(csv.reader(open(course / "mlse_grades.csv", newline="")))
     solution_row = {r[0]: r for r in parts}["solution"]
@@ -314,6 +314,14 @@ def test_a_term(course, capsys):
     assert left and set(left) <= {"blank", "half", "solution"}
     done_first = set(finished())
     assert done_first and not done_first & set(left)
+    # until it is resumed, what it did not regrade is not current: listed, and blank in Canvas
+    capsys.readouterr()
+    assert main(["attention"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {s} {A}: a `mlse grade --force` run was stopped" in out for s in left), out
+    rows = _canvas(course)
+    assert all(rows[s][5] == "" for s in left)
+    assert "was stopped before it regraded" in capsys.readouterr().out
     assert main(["grade", A, "--workers", "1"]) == 0  # without --force: it resumes
     resumed, rest = sorted((course / ".mlse" / "logs").glob(f"grade-{A}-*.json"))[-2:]
     statuses = {o["student"]: o["status"] for o in json.loads(resumed.read_text())["outcomes"]}

@@ -81,28 +81,9 @@ def cmd_collect(args) -> int:
     return 0 if report.ok else 1
 
 
-def _resume_record(assignment: str) -> str:
-    return f"resume/grade-{assignment}.json"
-
-
-def _resume_left(course: Course, assignment: str) -> list[str] | None:
-    """Students an interrupted ``mlse grade --force`` had not regraded yet (None: no such run)."""
-    left = course.read_json(_resume_record(assignment)).get("left")
-    return list(left) if isinstance(left, list) else None
-
-
-def _save_resume(course: Course, assignment: str, left: list[str] | None) -> None:
-    """Keep (or, with None, drop) the list of what a ``--force`` run has still to regrade: it is
-    written before the run starts, so even a run killed outright resumes where it could."""
-    if left is None:
-        course.state_path(_resume_record(assignment)).unlink(missing_ok=True)
-    else:
-        course.write_json(_resume_record(assignment), {"left": sorted(left)})
-
-
 def cmd_grade(args) -> int:
     from ..grade.result import GradingInterrupted
-    from ..grade.selection import failed_students
+    from ..grade.selection import failed_students, resume_left, save_resume
     from .grade_console import grade_with_progress
     from ..handgrades import settle
 
@@ -126,9 +107,9 @@ def cmd_grade(args) -> int:
             if not students:
                 print(f"{assignment}: no failed submission to grade again")
                 continue
-        left = None if args.restart else _resume_left(course, assignment)
+        left = None if args.restart else resume_left(course, assignment)
         if args.restart:
-            _save_resume(course, assignment, None)
+            save_resume(course, assignment, None)
         runs = []  # (students, force)
         if left is not None:  # an interrupted --force run: its remaining submissions first
             todo = [s for s in left if (students is None or s in students)
@@ -140,14 +121,14 @@ def cmd_grade(args) -> int:
                 runs.append((students, False))
         elif args.force:
             todo = students if students is not None else course.submitters(assignment)
-            _save_resume(course, assignment, todo)
+            save_resume(course, assignment, todo)
             runs.append((todo, True))
         else:
             runs.append((students, False))
         for chosen, force in runs:
             if chosen is not None and not chosen:
                 if force:
-                    _save_resume(course, assignment, None)
+                    save_resume(course, assignment, None)
                 continue
             try:
                 outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
@@ -156,7 +137,7 @@ def cmd_grade(args) -> int:
             except GradingInterrupted as stop:
                 settle(course, assignment)
                 if force:
-                    _save_resume(course, assignment, stop.not_done)
+                    save_resume(course, assignment, stop.not_done)
                 print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
                       f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
                       f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
@@ -166,7 +147,7 @@ def cmd_grade(args) -> int:
                          "what finished is skipped."), file=sys.stderr)
                 return 130
             if force:
-                _save_resume(course, assignment, None)
+                save_resume(course, assignment, None)
             failed += sum(o.status == "failed" for o in outcomes)
         settle(course, assignment)
     return 1 if failed else 0
@@ -230,23 +211,22 @@ def _print_before_upload(pending, verbose: bool, missing_as_zero: bool) -> None:
     flagged = [p for p in pending if p.flagged]
     hand: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
-    ungraded: dict[str, list[str]] = {}
+    ungraded: dict[tuple[str, str], list[str]] = {}  # (assignment, why) -> students
     for p in pending:
         if p.status == "pending":
             hand.setdefault(p.assignment, []).append(p.student)
         elif p.status == "missing":
             missing.setdefault(p.assignment, []).append(p.student)
         elif p.status == "ungraded":
-            ungraded.setdefault(p.assignment, []).append(p.student)
+            ungraded.setdefault((p.assignment, p.why), []).append(p.student)
     if attention:
         print(f"Before you upload: {len(attention)} grade(s) need attention (blank in Canvas, "
               f"which then keeps its old grade; see `mlse attention`):")
         for p in attention:
             print(f"  {p.student} {p.assignment}: {p.why}")
-    for a, who in sorted(ungraded.items()):
-        print(f"Before you upload: {a}: {len(who)} submission(s) collected but not graded yet "
-              f"(blank: the gradebook's grade is not of the version collected): run `mlse grade "
-              f"{a}`: {', '.join(who)}")
+    for (a, why), who in sorted(ungraded.items()):
+        print(f"Before you upload: {a}: {len(who)} submission(s) not graded yet, blank in Canvas "
+              f"(see `mlse attention`): {why}: {', '.join(who)}")
     for a, who in sorted(hand.items()):
         print(f"{a}: {len(who)} student(s) wait for a hand grade (blank): grade them with "
               f"`mlse handgrade export {a}` or in formgrader"
