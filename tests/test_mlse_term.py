@@ -268,3 +268,21 @@ def test_ctrl_c_cancels_keeps_what_finished_and_resumes(course, tmp_path):
     statuses = {o["student"]: o["status"] for o in json.loads(log.read_text())["outcomes"]}
     assert all(statuses[s] == "skipped" for s in graded)
     assert all(statuses[f"extra{i}"] in ("graded", "skipped") for i in range(6))
+
+
+def test_every_assignment_skips_those_not_in_use(course, capsys):
+    """`mlse grade` and `mlse feedback` with no assignment go through every assignment: one not
+    released yet, or with nothing collected, is skipped with a line saying so; the rest are done."""
+    m2, m3 = "m2_ml_engineer", "m3_software_engineer"
+    with Gradebook(db_url_for(course)) as gb:
+        gb.update_or_create_assignment(m2)  # released, nothing collected; m3 not released at all
+    assert main(["grade", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{m2}: skipped (no submission collected yet)" in out
+    assert f"{m3}: skipped (not released yet: not in the gradebook (`mlse release {m3}`))" in out
+    assert f"{A}: 4 submission(s)" in out and f"{M5}: 1 submission(s)" in out  # all reached
+    assert main(["feedback"]) == 0
+    out = capsys.readouterr().out
+    assert f"{m2}: skipped (no submission collected yet)" in out and f"{m3}: skipped" in out
+    assert (course / "feedback" / "alice" / M5 / "reflection.html").is_file()
+    assert (course / "feedback" / "carol" / A / "roles_warmup.html").is_file()

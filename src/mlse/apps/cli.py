@@ -91,16 +91,27 @@ def cmd_grade(args) -> int:
     course.require_gradebook()
     failed = 0
     for assignment in _assignments(course, args.assignment):
+        if args.assignment is None:  # every assignment: those not in use yet are skipped, saying so
+            why = _not_in_use(course, assignment, graded_only=False)
+            if not why and args.student and not any(course.submission(s, assignment).is_dir()
+                                                     for s in args.student):
+                why = f"no submission from {', '.join(args.student)}"
+            if why:
+                print(f"{assignment}: skipped ({why})")
+                continue
         settle(course, assignment)  # hand grades given in formgrader since: recorded with their answers
         students = None
         if args.student:
             absent = [s for s in args.student if not course.submission(s, assignment).is_dir()]
+            if absent and args.assignment is None:  # every assignment: grade those who handed it in
+                print(f"{assignment}: no submission from {', '.join(absent)}")
+                absent = []
             if absent:
                 print(f"mlse grade: no submission of {assignment} from {', '.join(absent)} in "
                       f"{_shown(course, course.submitted)} (collect it first). Nothing was graded.",
                       file=sys.stderr)
                 return 1
-            students = list(args.student)
+            students = [s for s in args.student if course.submission(s, assignment).is_dir()]
         if args.only_failed:
             retry = failed_students(course, assignment)
             students = [s for s in (students if students is not None else retry) if s in retry]
@@ -153,12 +164,35 @@ def cmd_grade(args) -> int:
     return 1 if failed else 0
 
 
+def _not_in_use(course: Course, assignment: str, graded_only: bool) -> str:
+    """Why a command run on every assignment skips this one ("" if it does not): not released
+    (not in the gradebook), nothing collected, or (``graded_only``) nothing graded yet."""
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return f"not released yet: not in the gradebook (`mlse release {assignment}`)"
+    if not course.submitters(assignment):
+        return "no submission collected yet"
+    if graded_only and not course.graded_students(assignment):
+        return f"nothing graded yet (`mlse grade {assignment}`)"
+    return ""
+
+
 def cmd_feedback(args) -> int:
     from ..outputs.feedback import feedback_with_report
 
     course = _course()
+    course.require_gradebook()
     problems = 0
     for assignment in _assignments(course, args.assignment):
+        if args.assignment is None:  # every assignment: those not in use yet are skipped, saying so
+            why = _not_in_use(course, assignment, graded_only=True)
+            if why:
+                print(f"{assignment}: skipped ({why})")
+                continue
         problems += feedback_with_report(course, assignment, students=args.student,
                                          verbose=args.verbose, force=args.force,
                                          wait_for_hand_grades=args.wait_for_hand_grades)
