@@ -286,3 +286,16 @@ def test_every_assignment_skips_those_not_in_use(course, capsys):
     assert f"{m2}: skipped (no submission collected yet)" in out and f"{m3}: skipped" in out
     assert (course / "feedback" / "alice" / M5 / "reflection.html").is_file()
     assert (course / "feedback" / "carol" / A / "roles_warmup.html").is_file()
+
+
+def test_handgrade_export_prints_the_import_command_for_the_file_written(course, capsys):
+    """With -o elsewhere, the printed next step names that file, and works as printed."""
+    import shlex
+
+    (course.parent / "sheets").mkdir()
+    assert main(["handgrade", "export", A, "-o", "../sheets/pending.csv", "--pending-only"]) == 0
+    out = capsys.readouterr().out
+    command = out.split("then `")[1].split("`")[0]
+    assert command == f"mlse handgrade import {A} ../sheets/pending.csv"
+    assert main(shlex.split(command)[1:]) == 0
+    assert "imported 0 hand grade(s)" in capsys.readouterr().out

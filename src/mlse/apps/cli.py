@@ -306,10 +306,11 @@ def cmd_handgrade(args) -> int:
         if args.action == "export":
             sheet = export_sheet(course, args.assignment, args.part, args.output,
                                  pending_only=args.pending_only)
-            print(f"wrote {sheet.path}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
+            where = _typed_path(sheet.path)
+            print(f"wrote {where}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
                   f"in {sheet.groups} group(s) of identical answers ({sheet.graded} already have a "
                   f"score{', left out' if args.pending_only else ', prefilled'}). Fill in score "
-                  f"and comment, then `mlse handgrade import {args.assignment} {sheet.path.name}`.")
+                  f"and comment, then `mlse handgrade import {args.assignment} {where}`.")
             for student, why in sheet.skipped:
                 print(f"  not in the sheet: {student}: {why}")
         elif not args.file:
@@ -324,6 +325,15 @@ def cmd_handgrade(args) -> int:
         print(f"mlse handgrade {args.action}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _typed_path(path) -> str:
+    """A file as the instructor would type it in this shell: relative to the current folder,
+    quoted when it needs to be (so a command printed for them works when pasted)."""
+    import os
+    import shlex
+
+    return shlex.quote(os.path.relpath(path))
 
 
 def cmd_roster(args) -> int:
