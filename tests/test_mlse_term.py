@@ -299,3 +299,27 @@ def test_handgrade_export_prints_the_import_command_for_the_file_written(course,
     assert command == f"mlse handgrade import {A} ../sheets/pending.csv"
     assert main(shlex.split(command)[1:]) == 0
     assert "imported 0 hand grade(s)" in capsys.readouterr().out
+
+
+def test_a_sheet_saved_by_a_european_excel_imports(course, capsys):
+    """Excel on Windows with European settings saves the filled sheet in cp1252, with `;` between
+    columns and a decimal comma: it is read as meant, accents and half points included."""
+    assert main(["handgrade", "export", M5, "-o", "sheet.csv"]) == 0
+    with open(course / "sheet.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    (row,) = [r for r in rows if r["students"] == "alice"]
+    row["score"], row["comment"] = "4,5", "Très clair; un plan précis."
+    with open(course / "excel.csv", "w", newline="", encoding="cp1252") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=";")
+        w.writeheader()
+        w.writerow(row)
+    capsys.readouterr()
+    assert main(["handgrade", "import", M5, "excel.csv"]) == 0, capsys.readouterr().err
+    with Gradebook(db_url_for(course)) as gb:
+        grade = gb.find_grade("reflection", "reflection", M5, "alice")
+        comment = gb.find_comment("reflection", "reflection", M5, "alice")
+        assert (grade.manual_score, grade.needs_manual_grade) == (4.5, False)
+        assert comment.manual_comment == "Très clair; un plan précis."
+    (course / "binary.csv").write_bytes(b"PK\x03\x04\x00\x00binary")  # an .xlsx renamed .csv
+    assert main(["handgrade", "import", M5, "binary.csv"]) == 1
+    assert "CSV UTF-8" in capsys.readouterr().err

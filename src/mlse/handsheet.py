@@ -160,7 +160,7 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
     from nbgrader.api import Gradebook, MissingEntry
 
     from .course import Course
-    from .csv_files import read_import_csv
+    from .csv_files import read_import_csv, read_number
     from .handgrades import STATE, answer_digest, answers_of, graded_copy_stamp, record_grade, settle
 
     course = Course.of(course)
@@ -197,7 +197,7 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
                               f"hand (parts: {', '.join(f'{n}/{c}' for n, c in parts)})")
                 continue
             try:
-                score = float(score_text)
+                score = read_number(score_text)
             except ValueError:
                 errors.append(f"{where}: score {score_text!r} is not a number")
                 continue
