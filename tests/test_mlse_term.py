@@ -323,3 +323,15 @@ def test_a_sheet_saved_by_a_european_excel_imports(course, capsys):
     (course / "binary.csv").write_bytes(b"PK\x03\x04\x00\x00binary")  # an .xlsx renamed .csv
     assert main(["handgrade", "import", M5, "binary.csv"]) == 1
     assert "CSV UTF-8" in capsys.readouterr().err
+
+
+def test_feedback_never_hands_out_the_rubric(course):
+    """The autograded folder holds the assignment's rubric.md (model answers); the feedback folder,
+    which release_feedback hands out, holds only the pages and the files it matches them by, and
+    a rubric an earlier version placed there is removed when the feedback is written again."""
+    assert (course / "autograded" / "alice" / A / "rubric.md").is_file()  # what nbgrader copied
+    folder = course / "feedback" / "alice" / A
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rubric.md").write_text("model answers")  # placed by an earlier mlse
+    assert main(["feedback", A, "--student", "alice", "--force"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["roles_warmup.html", "timestamp.txt"]

@@ -391,13 +391,19 @@ def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, stude
         return FeedbackFile(student, None, "withheld",
                             f"{len(leaks)} hidden line(s) found, file not placed: {leaks[0][:60]}")
     dest_folder.mkdir(parents=True, exist_ok=True)
-    for extra in html.parent.iterdir():  # nbgrader may write assets beside the page
-        if not extra.is_file() or extra == html or extra.suffix == ".html":
-            continue  # another notebook's page is placed (after its own check) by its own call
+    # nbgrader copies every other file of the autograded folder beside the page, and autograde
+    # put the assignment's own files there: rubric.md, with its model answers, would reach a
+    # student (and, released while a classmate has an extension, before that classmate's
+    # deadline). Only the pages and the files release_feedback matches them by are placed; any
+    # other file an earlier version placed is removed.
+    for old in dest_folder.iterdir():
+        if old.is_file() and old.suffix != ".html" and old.name not in RELEASE_KEYS:
+            old.unlink()
+    for name in RELEASE_KEYS:
         # The submission's timestamp and secret always follow the version just graded: after a
         # resubmission, `nbgrader release_feedback` finds the student's feedback by the new secret.
-        if extra.name in RELEASE_KEYS or not (dest_folder / extra.name).exists():
-            shutil.copy2(extra, dest_folder / extra.name)
+        if (html.parent / name).is_file():
+            shutil.copy2(html.parent / name, dest_folder / name)
     dest = dest_folder / html.name
     tmp = dest.with_name(dest.name + ".new")
     shutil.copy2(html, tmp)
