@@ -335,3 +335,16 @@ def test_feedback_never_hands_out_the_rubric(course):
     (folder / "rubric.md").write_text("model answers")  # placed by an earlier mlse
     assert main(["feedback", A, "--student", "alice", "--force"]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["roles_warmup.html", "timestamp.txt"]
+
+
+def test_verbose_table_shows_the_grade_as_exported(course, capsys, monkeypatch):
+    """`mlse grade --verbose`: the score column is what the export writes, late penalty taken
+    (bob is late under the "zero" policy) and blank, with why, while a hand grade is pending."""
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+    _hand_grade(course, A, "bob")
+    assert main(["grade", A, "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "grade (as exported)" in out
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
+    assert "blank:" in lines["alice"] and "so far; 3 point(s) to grade by hand: Part 6" in lines["alice"]
+    assert "0 / 18 (late: -18)" in lines["bob"]

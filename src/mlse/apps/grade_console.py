@@ -71,7 +71,7 @@ def print_grade_summary(course, assignment: str, outcomes: list[Outcome], consol
     summary = grade_summary(course, assignment, outcomes)
     write_log(course, summary)
     if verbose:
-        console.print(summary_table(outcomes, assignment))
+        console.print(summary_table(outcomes, assignment, _as_exported(course, assignment)))
     c = summary.counts
     console.print(f"[bold]{assignment}[/]: {len(outcomes)} submission(s): {c[GRADED]} graded, "
                   f"{c[SKIPPED]} already graded (skipped), "
@@ -113,19 +113,46 @@ def print_flagged(outcomes: list[Outcome], console) -> None:
         console.print(f"  [bold]{o.student}[/]: " + "; ".join(dict.fromkeys(o.incidents)))
 
 
-def summary_table(outcomes: list[Outcome], assignment: str):
-    """One line per student: outcome, score, seconds, note (``--verbose``)."""
+def _as_exported(course, assignment: str) -> dict:
+    """student -> their :class:`~mlse.outputs.export.Standing` on ``assignment``: the grade
+    ``mlse export`` writes (late penalty taken, blank while hand grades are pending)."""
+    from ..outputs.export import standings
+
+    with course.gradebook() as gb:
+        _, table, _ = standings(gb, course, [assignment])
+    return {student: st for (student, _), st in table.items()}
+
+
+def _grade_cell(outcome: Outcome, standing) -> str:
+    """What the export will say for this student: the final score after the late penalty, or
+    "blank" and why (points so far while hand grades are pending)."""
+    if outcome.score is None:
+        return ""
+    if standing is None:
+        return f"{outcome.score:g} / {outcome.max_score:g}"
+    if standing.score is not None:
+        late = f" (late: -{standing.penalty:g})" if standing.penalty else ""
+        return f"{standing.score:g} / {standing.max_score:g}{late}"
+    so_far = (f"{standing.raw_score:g} / {standing.max_score:g} so far; "
+              if standing.raw_score is not None else "")
+    return f"blank: {so_far}{standing.pending}"
+
+
+def summary_table(outcomes: list[Outcome], assignment: str, exported: dict | None = None):
+    """One line per student: outcome, the grade as exported, seconds, note (``--verbose``).
+    ``exported``: student -> Standing (:func:`_as_exported`); without it, the gradebook's points."""
     from rich.table import Table
 
     counts = {s: sum(o.status == s for o in outcomes) for s in (GRADED, SKIPPED, FAILED)}
     table = Table(title=f"{assignment}: {counts[GRADED]} graded, {counts[SKIPPED]} skipped, "
                         f"{counts[FAILED]} failed")
-    for col, kw in (("student", {}), ("outcome", {}), ("score", {"justify": "right"}),
+    heading = "grade (as exported)" if exported is not None else "points"
+    for col, kw in (("student", {}), ("outcome", {}), (heading, {"justify": "right"}),
                     ("seconds", {"justify": "right"}), ("note", {"overflow": "fold"})):
         table.add_column(col, **kw)
     style = {GRADED: "green", SKIPPED: "dim", FAILED: "bold red"}
     for o in outcomes:
-        score = "" if o.score is None else f"{o.score:g} / {o.max_score:g}"
-        table.add_row(o.student, f"[{style[o.status]}]{o.status}[/]", score,
+        table.add_row(o.student, f"[{style[o.status]}]{o.status}[/]",
+                      _grade_cell(o, (exported or {}).get(o.student)),
                       f"{o.seconds:.1f}" if o.seconds else "", o.message)
     return table
