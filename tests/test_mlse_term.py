@@ -213,7 +213,10 @@ def test_broken_resubmission_is_never_a_stale_grade(course, capsys):
 def test_one_grading_run_per_course(course, capsys):
     with course_lock(course):
         assert main(["grade", A, "--force", "--student", "carol"]) == 1
-    assert "Another grading run" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "Another grading run" in captured.err
+    assert "Grading" not in captured.out  # a run that cannot start never says it is grading
+    assert not (course / ".mlse" / "resume").exists() or not list((course / ".mlse" / "resume").iterdir())
 
 
 def test_no_command_creates_an_empty_gradebook(course, capsys):

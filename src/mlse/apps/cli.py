@@ -121,30 +121,36 @@ def cmd_grade(args) -> int:
         left = None if args.restart else resume_left(course, assignment)
         if args.restart:
             save_resume(course, assignment, None)
-        runs = []  # (students, force)
+        runs = []  # (students, force, the resume list to keep once the run holds the lock)
         if left is not None:  # an interrupted --force run: its remaining submissions first
             todo = [s for s in left if (students is None or s in students)
                     and course.submission(s, assignment).is_dir()]
             print(f"{assignment}: resuming the interrupted `--force` run: {len(todo)} submission(s) "
                   f"it had not regraded yet (--restart starts it over)")
-            runs.append((todo, True))
+            runs.append((todo, True, None))
             if not args.force:
-                runs.append((students, False))
+                runs.append((students, False, None))
         elif args.force:
             todo = students if students is not None else course.submitters(assignment)
-            save_resume(course, assignment, todo)
-            runs.append((todo, True))
+            runs.append((todo, True, todo))
         else:
-            runs.append((students, False))
-        for chosen, force in runs:
+            runs.append((students, False, None))
+        for chosen, force, keep in runs:
             if chosen is not None and not chosen:
                 if force:
                     save_resume(course, assignment, None)
                 continue
+
+            def started(keep=keep):
+                # written only once this run holds the lock (a run refused by it must not touch
+                # the running one's list), and before anything is graded (a run killed
+                # outright resumes with all of it)
+                if keep is not None:
+                    save_resume(course, assignment, keep)
             try:
                 outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
                                                sandbox=not args.no_sandbox, students=chosen,
-                                               verbose=args.verbose)
+                                               verbose=args.verbose, started=started)
             except GradingInterrupted as stop:
                 settle(course, assignment)
                 if force:

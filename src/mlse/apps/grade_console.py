@@ -17,10 +17,11 @@ __all__ = ["grade_with_progress", "print_grade_summary", "print_flagged", "summa
 def grade_with_progress(course, assignment: str, *, workers: int | None = None,
                         force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                         console=None, students: list[str] | None = None,
-                        verbose: bool = False) -> list[Outcome]:
+                        verbose: bool = False, started=None) -> list[Outcome]:
     """:func:`~mlse.grade.batch.grade_assignment` with a rich progress bar, then the summary
     (counts and problems; per-student lines with ``verbose``) and its JSON log. ``students``:
-    only these (``--student``, ``--only-failed``)."""
+    only these (``--student``, ``--only-failed``). ``started()`` is called once the run holds
+    the course's lock, before anything is graded."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
@@ -29,13 +30,24 @@ def grade_with_progress(course, assignment: str, *, workers: int | None = None,
 
     course = Course.of(course)
     console = console or Console()
-    total = len(students) if students is not None else len(course.submitters(assignment))
     workers = workers or default_workers()
-    console.print(f"Grading {total} submission(s) of [bold]{assignment}[/] with {workers} worker(s)")
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                    console=console, transient=False)
-    task = bar.add_task(assignment, total=total)
+    task = bar.add_task(assignment, total=None)
+
+    def announce(to_grade: int, skipped: int) -> None:
+        # once the run holds the lock: a run refused by the lock prints only why
+        if started:
+            started()
+        if to_grade:
+            console.print(f"Grading {to_grade} submission(s) of [bold]{assignment}[/] with "
+                          f"{min(workers, to_grade)} worker(s)"
+                          + (f" ({skipped} already graded, skipped)" if skipped else ""))
+        else:
+            console.print(f"[bold]{assignment}[/]: nothing new to grade ({skipped} already "
+                          f"graded, skipped)")
+        bar.update(task, total=to_grade + skipped)
 
     def advance(o: Outcome) -> None:
         # started at the first result, after the worker processes were forked: no refresh
@@ -47,7 +59,7 @@ def grade_with_progress(course, assignment: str, *, workers: int | None = None,
     try:
         outcomes = grade_assignment(course, assignment, workers=workers, force=force,
                                     extra_config=extra_config, sandbox=sandbox, students=students,
-                                    progress=advance)
+                                    progress=advance, announce=announce)
     finally:
         bar.stop()
     print_grade_summary(course, assignment, outcomes, console=console, verbose=verbose)

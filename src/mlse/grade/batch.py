@@ -43,14 +43,18 @@ __all__ = ["grade_assignment", "GradeJob", "Outcome", "GradingError", "GradingIn
 def grade_assignment(course, assignment: str, *, workers: int | None = None,
                      force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                      students: Iterable[str] | None = None,
-                     progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+                     progress: Callable[[Outcome], None] | None = None,
+                     announce: Callable[[int, int], None] | None = None) -> list[Outcome]:
     """Autograde every submission of ``assignment`` in ``course`` (a Course or its folder);
     return one :class:`Outcome` each, sorted by student.
 
     ``workers`` defaults to one per available core. Without ``force``, submissions already graded
     are skipped (:func:`~.selection.needs_grading`). ``students``: only these. ``progress`` is
-    called with each outcome as it comes, in this process. One failing submission never stops the
-    others; Ctrl-C raises :class:`GradingInterrupted` with what was kept.
+    called with each outcome as it comes, in this process. ``announce`` is called once, with (how
+    many will be graded, how many are skipped as already graded), when the run has the course's
+    lock and has chosen what to grade: a run that cannot start (another holds the lock) says
+    nothing before its error. One failing submission never stops the others; Ctrl-C raises
+    :class:`GradingInterrupted` with what was kept.
     """
     from ..course import Course, GradebookMissing
 
@@ -65,6 +69,8 @@ def grade_assignment(course, assignment: str, *, workers: int | None = None,
         raise GradingError(f"mlse grade needs a SQLite gradebook; this course's is {course.db_url}.")
     with course_lock(course), deferred_interrupts() as interrupts:
         to_grade, skipped = _select(course, assignment, students, force)
+        if announce:
+            announce(len(to_grade), len(skipped))
         return _grade(course, assignment, to_grade, skipped, workers=workers or default_workers(),
                       extra_config=dict(extra_config or {}), sandbox=sandbox, progress=progress,
                       interrupts=interrupts)
