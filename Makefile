@@ -1,6 +1,7 @@
 # Two commands do all the set-up (see README.md):
 #   make course   set up, copy the lessons and exercises to your own my-work/ (once), then open your lesson 0
 #   make test     set up, then run the whole test suite (what CI runs)
+#   make setup    instructors: only the environment (mlse, nbgrader), no JupyterLab, no test tools
 #   make test-fast  the inner loop: unit tests and one lesson, in under a minute (docs/testing.md)
 #   make site     the course as a static website in build/site/ (site/build.py)
 # Both build a virtual environment in .venv/ with the Python found as $(PYTHON) (3.10 or newer).
@@ -21,6 +22,7 @@ help:
 	@echo "make test     set up and run the whole test suite"
 	@echo "make test-fast  unit tests and one lesson (the inner loop; make test before you push)"
 	@echo "make site     build the course's website into build/site/ (open build/site/index.html)"
+	@echo "make setup    instructors: set up the tools only (mlse, nbgrader) in .venv/, without opening JupyterLab"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
 	@echo "make clean    remove the environment (.venv/) and build outputs; never grades (run make setup again after)"
 	@echo "make delete-grading-state CONFIRM=yes"

@@ -56,3 +56,17 @@ def test_make_help_names_both(tmp_path):
     out = _make(_course(tmp_path), "help").stdout
     assert "make clean" in out and "never grades" in out
     assert "make delete-grading-state CONFIRM=yes" in out
+
+
+def test_every_make_target_the_docs_name_is_in_make_help(tmp_path):
+    """README.md and docs/instructor.md name only targets that `make help` lists (an instructor
+    told to run `make setup` finds it there)."""
+    import re
+
+    out = _make(_course(tmp_path), "help").stdout
+    listed = set(re.findall(r"^make ([a-z][a-z-]*)", out, re.M))
+    named = set()
+    for doc in ("README.md", "docs/instructor.md"):
+        named |= set(re.findall(r"`make ([a-z][a-z-]*)", (ROOT / doc).read_text(encoding="utf-8")))
+        named |= set(re.findall(r"^make ([a-z][a-z-]*)", (ROOT / doc).read_text(encoding="utf-8"), re.M))
+    assert named and named <= listed, sorted(named - listed)
