@@ -121,51 +121,51 @@ def cmd_grade(args) -> int:
         left = None if args.restart else resume_left(course, assignment)
         if args.restart:
             save_resume(course, assignment, None)
-        runs = []  # (students, force, the resume list to keep once the run holds the lock)
-        if left is not None:  # an interrupted --force run: its remaining submissions first
-            todo = [s for s in left if (students is None or s in students)
-                    and course.submission(s, assignment).is_dir()]
-            print(f"{assignment}: resuming the interrupted `--force` run: {len(todo)} submission(s) "
-                  f"it had not regraded yet (--restart starts it over)")
-            runs.append((todo, True, None))
-            if not args.force:
-                runs.append((students, False, None))
+        # One run per assignment. ``regrade``: submissions graded whatever their state (the rest
+        # of an interrupted --force run, resumed); ``keep``: the resume list this run writes.
+        chosen, force, regrade, keep = students, bool(args.force), [], None
+        if left is not None:  # an interrupted --force run: what it had not reached is regraded
+            regrade = [s for s in left if (students is None or s in students)
+                       and course.submission(s, assignment).is_dir()]
+            print(f"{assignment}: resuming the interrupted `--force` run: {len(regrade)} "
+                  f"submission(s) it had not regraded yet"
+                  + ("" if args.force else ", with anything new since")
+                  + " (--restart starts it over)")
+            if args.force:  # under --force, only those
+                chosen = regrade
         elif args.force:
-            todo = students if students is not None else course.submitters(assignment)
-            runs.append((todo, True, todo))
-        else:
-            runs.append((students, False, None))
-        for chosen, force, keep in runs:
-            if chosen is not None and not chosen:
-                if force:
-                    save_resume(course, assignment, None)
-                continue
+            chosen = keep = students if students is not None else course.submitters(assignment)
+        resuming = force or left is not None
+        if chosen is not None and not chosen:  # nothing left of the --force run
+            save_resume(course, assignment, None)
+            continue
 
-            def started(keep=keep):
-                # written only once this run holds the lock (a run refused by it must not touch
-                # the running one's list), and before anything is graded (a run killed
-                # outright resumes with all of it)
-                if keep is not None:
-                    save_resume(course, assignment, keep)
-            try:
-                outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
-                                               sandbox=not args.no_sandbox, students=chosen,
-                                               verbose=args.verbose, started=started)
-            except GradingInterrupted as stop:
-                settle(course, assignment)
-                if force:
-                    save_resume(course, assignment, stop.not_done)
-                print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
-                      f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
-                      f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
-                      f"folders are swept by the next run. To resume, run the same command again: "
-                      + ("it regrades the submissions this --force run had not reached, and only "
-                         "those (--restart regrades everything again)." if force else
-                         "what finished is skipped."), file=sys.stderr)
-                return 130
-            if force:
-                save_resume(course, assignment, None)
-            failed += sum(o.status == "failed" for o in outcomes)
+        def started(keep=keep):
+            # written only once this run holds the lock (a run refused by it must not touch the
+            # running one's list), and before anything is graded (a run killed outright resumes
+            # with all of it)
+            if keep is not None:
+                save_resume(course, assignment, keep)
+        try:
+            outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
+                                           sandbox=not args.no_sandbox, students=chosen,
+                                           verbose=args.verbose, started=started, regrade=regrade)
+        except GradingInterrupted as stop:
+            settle(course, assignment)
+            if resuming:
+                save_resume(course, assignment,
+                            [s for s in stop.not_done if force or s in regrade])
+            print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
+                  f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
+                  f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
+                  f"folders are swept by the next run. To resume, run the same command again: "
+                  + ("it regrades the submissions this --force run had not reached, and only "
+                     "those (--restart regrades everything again)." if resuming else
+                     "what finished is skipped."), file=sys.stderr)
+            return 130
+        if resuming:
+            save_resume(course, assignment, None)
+        failed += sum(o.status == "failed" for o in outcomes)
         settle(course, assignment)
     return 1 if failed else 0
 

@@ -17,10 +17,12 @@ __all__ = ["grade_with_progress", "print_grade_summary", "print_flagged", "summa
 def grade_with_progress(course, assignment: str, *, workers: int | None = None,
                         force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                         console=None, students: list[str] | None = None,
-                        verbose: bool = False, started=None) -> list[Outcome]:
+                        verbose: bool = False, started=None,
+                        regrade: list[str] | None = None) -> list[Outcome]:
     """:func:`~mlse.grade.batch.grade_assignment` with a rich progress bar, then the summary
     (counts and problems; per-student lines with ``verbose``) and its JSON log. ``students``:
-    only these (``--student``, ``--only-failed``). ``started()`` is called once the run holds
+    only these (``--student``, ``--only-failed``); ``regrade``: these are graded even if already
+    graded (an interrupted ``--force`` run, resumed). ``started()`` is called once the run holds
     the course's lock, before anything is graded."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -59,7 +61,7 @@ def grade_with_progress(course, assignment: str, *, workers: int | None = None,
     try:
         outcomes = grade_assignment(course, assignment, workers=workers, force=force,
                                     extra_config=extra_config, sandbox=sandbox, students=students,
-                                    progress=advance, announce=announce)
+                                    progress=advance, announce=announce, regrade=regrade)
     finally:
         bar.stop()
     print_grade_summary(course, assignment, outcomes, console=console, verbose=verbose)
