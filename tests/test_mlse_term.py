@@ -143,6 +143,10 @@ def test_canvas_export_late_penalty_extension_and_blanks(course, capsys):
     pending = parts["alice"][header.index("pending")]
     assert f"{M5}:" in pending and "to grade by hand" in pending
     assert parts["dave"][header.index(A)] == "" and "no submission" in parts["dave"][header.index("pending")]
+    # m5 is optional (nbgrader_config.py): carol skipped it, so her total is final, nothing pending
+    assert parts["carol"][header.index(M5)] == "" and parts["carol"][header.index("pending")] == ""
+    assert parts["carol"][header.index("total")] == parts["carol"][header.index(A)] != ""
+    assert f"{M5}: no submission" not in parts["dave"][header.index("pending")]
     assert float(parts["bob"][header.index(f"{A} late penalty")]) > 0
     assert parts["bob"][header.index(f"{A} LMS late")] == "LATE"  # Canvas's own flag, kept by collect
     assert parts["alice"][header.index(f"{A} LMS late")] == ''
