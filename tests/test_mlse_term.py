@@ -355,3 +355,20 @@ def test_verbose_table_shows_the_grade_as_exported(course, capsys, monkeypatch):
     lines = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
     assert "blank:" in lines["alice"] and "so far; 3 point(s) to grade by hand: Part 6" in lines["alice"]
     assert "0 / 18 (late: -18)" in lines["bob"]
+
+
+def test_pending_answer_identical_to_a_graded_one_is_prefilled(course, capsys):
+    """alice, bob and erin handed in the same Part 6 answer; alice's is graded (in formgrader):
+    the row of bob and erin in the --pending-only sheet carries that grade, and importing the
+    sheet gives it to them."""
+    _hand_grade(course, A, "alice")
+    capsys.readouterr()
+    assert main(["handgrade", "export", A, "-o", "p.csv", "--pending-only"]) == 0
+    assert "2 answer(s) still to grade are prefilled" in capsys.readouterr().out
+    with open(course / "p.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["students"]: r for r in csv.DictReader(fh)}
+    assert rows["bob erin"]["score"] == "3"
+    assert main(["handgrade", "import", A, "p.csv"]) == 0
+    with Gradebook(db_url_for(course)) as gb:
+        g = gb.find_grade("part6_split", "roles_warmup", A, "erin")
+        assert (g.manual_score, g.needs_manual_grade) == (3.0, False)

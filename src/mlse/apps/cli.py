@@ -317,6 +317,9 @@ def cmd_handgrade(args) -> int:
                   f"in {sheet.groups} group(s) of identical answers ({sheet.graded} already have a "
                   f"score{', left out' if args.pending_only else ', prefilled'}). Fill in score "
                   f"and comment, then `mlse handgrade import {args.assignment} {where}`.")
+            if sheet.prefilled:
+                print(f"  {sheet.prefilled} answer(s) still to grade are prefilled with the grade "
+                      f"the identical answer already has: check them; importing the sheet gives it")
             for student, why in sheet.skipped:
                 print(f"  not in the sheet: {student}: {why}")
         elif not args.file:
