@@ -153,8 +153,8 @@ def cmd_grade(args) -> int:
         except GradingInterrupted as stop:
             settle(course, assignment)
             if resuming:
-                save_resume(course, assignment,
-                            [s for s in stop.not_done if force or s in regrade])
+                save_resume(course, assignment,  # None: nothing of a --force run was left
+                            [s for s in stop.not_done if force or s in regrade] or None)
             print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
                   f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
                   f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
