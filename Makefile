@@ -24,7 +24,7 @@ help:
 	@echo "make site     build the course's website into build/site/ (open build/site/index.html)"
 	@echo "make setup    instructors: set up the tools only (mlse, nbgrader) in .venv/, without opening JupyterLab"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
-	@echo "make clean    remove the environment (.venv/) and build outputs; never grades (run make setup again after)"
+	@echo "make clean    remove the environment (.venv/) and build outputs, never the grading state (make setup rebuilds it)"
 	@echo "make delete-grading-state CONFIRM=yes"
 	@echo "              DELETE the class's grading state: gradebook.db, submitted/, autograded/,"
 	@echo "              feedback/, .mlse/ (without CONFIRM=yes it only lists what it would delete)"

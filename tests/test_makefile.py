@@ -54,7 +54,7 @@ def test_grading_state_goes_only_when_confirmed(tmp_path):
 
 def test_make_help_names_both(tmp_path):
     out = _make(_course(tmp_path), "help").stdout
-    assert "make clean" in out and "never grades" in out
+    assert "make clean" in out and "never the grading state" in out
     assert "make delete-grading-state CONFIRM=yes" in out
 
 
