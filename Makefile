@@ -1,6 +1,7 @@
 # Two commands do all the set-up (see README.md):
 #   make course   set up, copy the lessons and exercises to your own my-work/ (once), then open your lesson 0
 #   make test     set up, then run the whole test suite (what CI runs)
+#   make setup    instructors: only the environment (mlse, nbgrader), no JupyterLab, no test tools
 #   make test-fast  the inner loop: unit tests and one lesson, in under a minute (docs/testing.md)
 #   make site     the course as a static website in build/site/ (site/build.py)
 # Both build a virtual environment in .venv/ with the Python found as $(PYTHON) (3.10 or newer).
@@ -12,7 +13,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: course test test-fast setup setup-test setup-site site workspace release clean help
+.PHONY: course test test-fast setup setup-test setup-site site workspace release clean delete-grading-state help
 .DEFAULT_GOAL := help
 
 help:
@@ -21,8 +22,12 @@ help:
 	@echo "make test     set up and run the whole test suite"
 	@echo "make test-fast  unit tests and one lesson (the inner loop; make test before you push)"
 	@echo "make site     build the course's website into build/site/ (open build/site/index.html)"
+	@echo "make setup    instructors: set up the tools only (mlse, nbgrader) in .venv/, without opening JupyterLab"
 	@echo "make release  regenerate exercises/ from solutions/ (instructors)"
-	@echo "make clean    remove the environment and an instructor's local grading state"
+	@echo "make clean    remove the environment (.venv/) and build outputs, never the grading state (make setup rebuilds it)"
+	@echo "make delete-grading-state CONFIRM=yes"
+	@echo "              DELETE the class's grading state: gradebook.db, submitted/, autograded/,"
+	@echo "              feedback/, .mlse/ (without CONFIRM=yes it only lists what it would delete)"
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "This course needs Python 3.10 or newer; found " + sys.version.split()[0] + ". Install a newer Python, or run: make PYTHON=python3.12 ...")'
@@ -87,5 +92,20 @@ test-fast: setup-test
 release: setup
 	$(BIN)/mlse release
 
+# The environment and build outputs only: safe to run mid-term (a broken .venv: make clean, make
+# setup). The class's grades are never removed here; that is delete-grading-state, below.
 clean:
-	rm -rf $(VENV) build tests/node_modules gradebook.db submitted autograded feedback .mlse
+	rm -rf $(VENV) build tests/node_modules
+
+# A term's grading state: the gradebook, every submission, graded copy and feedback, and mlse's
+# records (.mlse/: versions, hand-grade history, logs). Nothing brings it back, so it is deleted
+# only when asked by name with CONFIRM=yes; otherwise this lists what exists and stops.
+GRADING_STATE := gradebook.db submitted autograded feedback .mlse
+
+delete-grading-state:
+	@present="$$(for f in $(GRADING_STATE); do [ -e "$$f" ] && printf '%s ' "$$f"; done)"; \
+	if [ -z "$$present" ]; then echo "No grading state here: nothing to delete."; exit 0; fi; \
+	if [ "$(CONFIRM)" != "yes" ]; then \
+		echo "This would delete the class's grading state, which nothing brings back: $$present"; \
+		echo "Nothing was deleted. To delete it: make delete-grading-state CONFIRM=yes"; exit 1; fi; \
+	rm -rf $$present && echo "Deleted: $$present"

@@ -40,3 +40,7 @@ c.ClearHiddenTests.enforce_metadata = False
 # until the assignment's latest due date (extensions included) has passed ("full" or "hint_only"
 # to change it; see src/mlse/outputs/feedback.py).
 c.RedactHiddenOutputs.hidden_feedback = "hint_only_until_due"
+
+# m5_reflection is optional (README): a student who skips it has nothing pending there, and their
+# total in mlse_grades.csv is final without it (src/mlse/outputs/export.py, CourseExport).
+c.CourseExport.optional_assignments = ["m5_reflection"]

@@ -94,8 +94,24 @@ def test_roster_import_keeps_ids_sections_and_assignment_ids(course):
     assert kept["students"]["bo"] == {"SIS User ID": "S8", "SIS Login ID": "bo", "Section": "Sec 2"}
 
 
+def test_roster_needs_only_the_id_column_it_uses(course):
+    """A Canvas without SIS logins exports no SIS Login ID (nor, maybe, a Section): with
+    --id-column "SIS User ID" that file imports; with the default, the error says which option."""
+    head = ["Student", "ID", "SIS User ID", "m1_roles_warmup (1001)"]
+    _csv(course / "g.csv", [head, ["Lee, Bo", "8", "S8", ""]])
+    with pytest.raises(RosterError, match='no column SIS Login ID.*--id-column "SIS User ID"'):
+        import_canvas_roster(course, course / "g.csv", assignment_names=["m1_roles_warmup"])
+    assert not (course / ".mlse" / "canvas.json").exists()
+    done = import_canvas_roster(course, course / "g.csv", id_column="SIS User ID",
+                                assignment_names=["m1_roles_warmup"])
+    assert done.added == ["S8"] and done.assignments == {"m1_roles_warmup": "1001"}
+    assert _students(course)["S8"] == ("Bo", "Lee", "8")
+    assert canvas_records(course)["students"]["S8"] == {"SIS User ID": "S8", "SIS Login ID": "",
+                                                        "Section": ""}
+
+
 @pytest.mark.parametrize("rows, message", [
-    ([HEAD[:4] + HEAD[5:], ["Lee, Bo", "8", "S8", "bo", "", "", ""]], "no column Section"),
+    ([HEAD[1:], ["8", "S8", "bo", "", "", "", ""]], "no column Student"),
     ([HEAD, ["Lee, Bo", "8", "S8", "bo", "A", "", "", ""], ["Lee, Bo", "9", "S9", "bo", "A", "", "", ""]],
      "also on line 2"),
     ([HEAD, ["Old, Ann", "70", "S7", "ann", "A", "", "", ""]], "the gradebook has Canvas id 7"),

@@ -143,6 +143,10 @@ def test_canvas_export_late_penalty_extension_and_blanks(course, capsys):
     pending = parts["alice"][header.index("pending")]
     assert f"{M5}:" in pending and "to grade by hand" in pending
     assert parts["dave"][header.index(A)] == "" and "no submission" in parts["dave"][header.index("pending")]
+    # m5 is optional (nbgrader_config.py): carol skipped it, so her total is final, nothing pending
+    assert parts["carol"][header.index(M5)] == "" and parts["carol"][header.index("pending")] == ""
+    assert parts["carol"][header.index("total")] == parts["carol"][header.index(A)] != ""
+    assert f"{M5}: no submission" not in parts["dave"][header.index("pending")]
     assert float(parts["bob"][header.index(f"{A} late penalty")]) > 0
     assert parts["bob"][header.index(f"{A} LMS late")] == "LATE"  # Canvas's own flag, kept by collect
     assert parts["alice"][header.index(f"{A} LMS late")] == ''
@@ -213,7 +217,10 @@ def test_broken_resubmission_is_never_a_stale_grade(course, capsys):
 def test_one_grading_run_per_course(course, capsys):
     with course_lock(course):
         assert main(["grade", A, "--force", "--student", "carol"]) == 1
-    assert "Another grading run" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "Another grading run" in captured.err
+    assert "Grading" not in captured.out  # a run that cannot start never says it is grading
+    assert not (course / ".mlse" / "resume").exists() or not list((course / ".mlse" / "resume").iterdir())
 
 
 def test_no_command_creates_an_empty_gradebook(course, capsys):
@@ -268,3 +275,100 @@ def test_ctrl_c_cancels_keeps_what_finished_and_resumes(course, tmp_path):
     statuses = {o["student"]: o["status"] for o in json.loads(log.read_text())["outcomes"]}
     assert all(statuses[s] == "skipped" for s in graded)
     assert all(statuses[f"extra{i}"] in ("graded", "skipped") for i in range(6))
+
+
+def test_every_assignment_skips_those_not_in_use(course, capsys):
+    """`mlse grade` and `mlse feedback` with no assignment go through every assignment: one not
+    released yet, or with nothing collected, is skipped with a line saying so; the rest are done."""
+    m2, m3 = "m2_ml_engineer", "m3_software_engineer"
+    with Gradebook(db_url_for(course)) as gb:
+        gb.update_or_create_assignment(m2)  # released, nothing collected; m3 not released at all
+    assert main(["grade", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{m2}: skipped (no submission collected yet)" in out
+    assert f"{m3}: skipped (not released yet: not in the gradebook (`mlse release {m3}`))" in out
+    assert f"{A}: 4 submission(s)" in out and f"{M5}: 1 submission(s)" in out  # all reached
+    assert main(["feedback"]) == 0
+    out = capsys.readouterr().out
+    assert f"{m2}: skipped (no submission collected yet)" in out and f"{m3}: skipped" in out
+    assert (course / "feedback" / "alice" / M5 / "reflection.html").is_file()
+    assert (course / "feedback" / "carol" / A / "roles_warmup.html").is_file()
+
+
+def test_handgrade_export_prints_the_import_command_for_the_file_written(course, capsys):
+    """With -o elsewhere, the printed next step names that file, and works as printed."""
+    import shlex
+
+    (course.parent / "sheets").mkdir()
+    assert main(["handgrade", "export", A, "-o", "../sheets/pending.csv", "--pending-only"]) == 0
+    out = capsys.readouterr().out
+    command = out.split("then `")[1].split("`")[0]
+    assert command == f"mlse handgrade import {A} ../sheets/pending.csv"
+    assert main(shlex.split(command)[1:]) == 0
+    assert "imported 0 hand grade(s)" in capsys.readouterr().out
+
+
+def test_a_sheet_saved_by_a_european_excel_imports(course, capsys):
+    """Excel on Windows with European settings saves the filled sheet in cp1252, with `;` between
+    columns and a decimal comma: it is read as meant, accents and half points included."""
+    assert main(["handgrade", "export", M5, "-o", "sheet.csv"]) == 0
+    with open(course / "sheet.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    (row,) = [r for r in rows if r["students"] == "alice"]
+    row["score"], row["comment"] = "4,5", "Très clair; un plan précis."
+    with open(course / "excel.csv", "w", newline="", encoding="cp1252") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=";")
+        w.writeheader()
+        w.writerow(row)
+    capsys.readouterr()
+    assert main(["handgrade", "import", M5, "excel.csv"]) == 0, capsys.readouterr().err
+    with Gradebook(db_url_for(course)) as gb:
+        grade = gb.find_grade("reflection", "reflection", M5, "alice")
+        comment = gb.find_comment("reflection", "reflection", M5, "alice")
+        assert (grade.manual_score, grade.needs_manual_grade) == (4.5, False)
+        assert comment.manual_comment == "Très clair; un plan précis."
+    (course / "binary.csv").write_bytes(b"PK\x03\x04\x00\x00binary")  # an .xlsx renamed .csv
+    assert main(["handgrade", "import", M5, "binary.csv"]) == 1
+    assert "CSV UTF-8" in capsys.readouterr().err
+
+
+def test_feedback_never_hands_out_the_rubric(course):
+    """The autograded folder holds the assignment's rubric.md (model answers); the feedback folder,
+    which release_feedback hands out, holds only the pages and the files it matches them by, and
+    a rubric an earlier version placed there is removed when the feedback is written again."""
+    assert (course / "autograded" / "alice" / A / "rubric.md").is_file()  # what nbgrader copied
+    folder = course / "feedback" / "alice" / A
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rubric.md").write_text("model answers")  # placed by an earlier mlse
+    assert main(["feedback", A, "--student", "alice", "--force"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["roles_warmup.html", "timestamp.txt"]
+
+
+def test_verbose_table_shows_the_grade_as_exported(course, capsys, monkeypatch):
+    """`mlse grade --verbose`: the score column is what the export writes, late penalty taken
+    (bob is late under the "zero" policy) and blank, with why, while a hand grade is pending."""
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+    _hand_grade(course, A, "bob")
+    assert main(["grade", A, "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "grade (as exported)" in out
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
+    assert "blank:" in lines["alice"] and "so far; 3 point(s) to grade by hand: Part 6" in lines["alice"]
+    assert "0 / 18 (late: -18)" in lines["bob"]
+
+
+def test_pending_answer_identical_to_a_graded_one_is_prefilled(course, capsys):
+    """alice, bob and erin handed in the same Part 6 answer; alice's is graded (in formgrader):
+    the row of bob and erin in the --pending-only sheet carries that grade, and importing the
+    sheet gives it to them."""
+    _hand_grade(course, A, "alice")
+    capsys.readouterr()
+    assert main(["handgrade", "export", A, "-o", "p.csv", "--pending-only"]) == 0
+    assert "2 answer(s) still to grade are prefilled" in capsys.readouterr().out
+    with open(course / "p.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["students"]: r for r in csv.DictReader(fh)}
+    assert rows["bob erin"]["score"] == "3"
+    assert main(["handgrade", "import", A, "p.csv"]) == 0
+    with Gradebook(db_url_for(course)) as gb:
+        g = gb.find_grade("part6_split", "roles_warmup", A, "erin")
+        assert (g.manual_score, g.needs_manual_grade) == (3.0, False)

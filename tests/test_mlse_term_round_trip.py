@@ -70,9 +70,11 @@ def _zip(path, members: dict) -> None:
 
 
 def _stamp(course, student: str, when: datetime) -> None:
-    """A submission's time, as collect writes it (timestamp.txt) and grading records it."""
-    (course / "submitted" / student / A / "timestamp.txt").write_text(
-        when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+    """A submission's time, as collect writes it (timestamp.txt) and grading records it (in the
+    autograded copy and the gradebook: the version graded is the version collected)."""
+    for step in ("submitted", "autograded"):
+        (course / step / student / A / "timestamp.txt").write_text(
+            when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
     with Gradebook(db_url_for(course)) as gb:
         gb.find_submission(A, student).timestamp = when
         gb.db.commit()
@@ -253,25 +255,39 @@ def test_a_term(course, capsys):
     assert f"{NB5} is a notebook of {M5}" in out
     assert f"its cells are those of {M5}" in out
     assert not (course / "submitted" / "dora").exists()
-    # the old broken file changed nothing: half is not in "needs attention", still exported
+    # the old broken file changed nothing: half is not in "needs attention", still exported;
+    # solution's new version is collected, not graded: her old grade is not current anywhere
     assert main(["attention"]) == 0
     out = capsys.readouterr().out
     assert "dora" in out and "half" not in out
-    _check_canvas(course)
+    assert f"solution {A}: a new version was collected and is not graded yet" in out
+    _check_canvas(course, solution="")
     out = capsys.readouterr().out
     assert "need attention" in out and "dora" in out  # listed before uploading
+    assert "1 submission(s) not graded yet" in out and "is not graded yet" in out and "solution" in out
+    assert main(["export", "--format", "csv"]) == 0
+    header, *parts = list(csv.reader(open(course / "mlse_grades.csv", newline="")))
+    solution_row = {r[0]: r for r in parts}["solution"]
+    assert solution_row[header.index(A)] == ""
+    assert all(solution_row[i] == "" for i, h in enumerate(header) if h.startswith(f"{A}: "))
+    assert "not graded yet" in solution_row[header.index("pending")]
+    capsys.readouterr()
+    assert main(["feedback", A, "--student", "solution"]) == 1  # never the old version's
+    assert "not graded" in capsys.readouterr().out
 
     # -- a refused newer file: needs attention, listed, resolved -----------------------------------
     _zip(course / "download3.zip", {f"beabo_202_10_{NB}": ("", DUE + timedelta(hours=1))})
     assert main(["collect", A, "download3.zip"]) == 1
-    rows = _check_canvas(course, blank="")  # the old grade no longer counts
+    rows = _check_canvas(course, blank="", solution="")  # the old grade no longer counts
     assert "blank" in capsys.readouterr().out
     assert main(["attention", "resolve", A, "blank"]) == 0
     assert main(["collect", A, "download3.zip"]) == 1  # the same download again: stays resolved
     out = capsys.readouterr().out
     assert "you resolved it" in out
     assert main(["attention"]) == 0
-    assert f"  blank {A}" not in capsys.readouterr().out
+    out = capsys.readouterr().out  # no longer needs attention; its blank stays until graded
+    assert f"  blank {A} (since" not in out
+    assert f"  blank {A}: the version collected is not graded yet" in out
 
     # -- a forced regrade, interrupted, then resumed where it stopped ------------------------------
     graded = {s: (course / "autograded" / s / A).stat().st_ino
@@ -298,13 +314,23 @@ def test_a_term(course, capsys):
     assert left and set(left) <= {"blank", "half", "solution"}
     done_first = set(finished())
     assert done_first and not done_first & set(left)
-    assert main(["grade", A, "--workers", "1"]) == 0  # without --force: it resumes
-    resumed, rest = sorted((course / ".mlse" / "logs").glob(f"grade-{A}-*.json"))[-2:]
+    # until it is resumed, what it did not regrade is not current: listed, and blank in Canvas
+    capsys.readouterr()
+    assert main(["attention"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {s} {A}: a `mlse grade --force` run was stopped" in out for s in left), out
+    rows = _canvas(course)
+    assert all(rows[s][5] == "" for s in left)
+    assert "was stopped before it regraded" in capsys.readouterr().out
+    logs_before = set((course / ".mlse" / "logs").glob(f"grade-{A}-*.json"))
+    assert main(["grade", A, "--workers", "1"]) == 0  # without --force: it resumes, in one run
+    out = capsys.readouterr().out
+    assert out.count("Grading ") == 1 and out.count(f"{A}: 3 submission(s)") == 1, out
+    (resumed,) = set((course / ".mlse" / "logs").glob(f"grade-{A}-*.json")) - logs_before
     statuses = {o["student"]: o["status"] for o in json.loads(resumed.read_text())["outcomes"]}
     assert {s for s, st in statuses.items() if st == "graded"} == set(left)
-    assert {o["status"] for o in json.loads(rest.read_text())["outcomes"]} == {"skipped"}
+    assert {st for s, st in statuses.items() if s not in left} <= {"skipped"}
     assert not (course / ".mlse" / "resume" / f"grade-{A}.json").exists()
-    capsys.readouterr()
 
     # the resubmission's changed answer waits for a hand grade; its old grade is history
     assert _grade(course, "solution") == (None, True, None)

@@ -45,6 +45,7 @@ class SheetExport:
     groups: int
     graded: int  # answers that already have a final score (prefilled)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # student, why
+    prefilled: int = 0  # answers still to grade, prefilled with the grade their identical text has
 
 
 @dataclass
@@ -99,6 +100,7 @@ def export_sheet(course, assignment: str, part: str | None = None,
     settle(course, assignment)  # current hand grades follow their answers before we read them
     waiting = attention.reasons(course, assignment)
     groups: dict[str, dict] = {}
+    given: dict[str, set] = {}  # answer digest -> {(score, comment)} of the students graded on it
     skipped = []
     with Gradebook(db_url) as gb:
         try:
@@ -124,30 +126,35 @@ def export_sheet(course, assignment: str, part: str | None = None,
                 skipped.append((student, "the gradebook has no grade for this part"))
                 continue
             final = not g.needs_manual_grade and (g.manual_score is not None or g.auto_score is not None)
+            digest = answer_digest(text)
             if final:
                 graded += 1
+                given.setdefault(digest, set()).add((g.score, c.manual_comment or ""))
                 if pending_only:
                     continue
-            digest = answer_digest(text)
-            group = groups.setdefault(digest, {"text": text, "students": [], "scores": set(),
-                                               "comments": set()})
+            group = groups.setdefault(digest, {"text": text, "students": [], "pending": 0})
             group["students"].append(student)
-            group["scores"].add(g.score if final else None)
-            group["comments"].add(c.manual_comment or "")
+            group["pending"] += not final
     rows = sorted(groups.items(), key=lambda kv: (-len(kv[1]["students"]), kv[1]["text"]))
+    prefilled = 0
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".partial")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for digest, g in rows:
-            score = next(iter(g["scores"])) if len(g["scores"]) == 1 else None
-            comment = next(iter(g["comments"])) if len(g["comments"]) == 1 else ""
+            # The grade this very text already has (one score and comment for every student graded
+            # on it) fills the row, also for the students who still wait: identical answers get
+            # identical grades. Graded differently, the row stays blank for you to decide.
+            grades = given.get(digest, set())
+            score, comment = next(iter(grades)) if len(grades) == 1 else (None, "")
+            if score is not None:
+                prefilled += g["pending"]
             w.writerow([digest[:_ID_LEN], " ".join(g["students"]), len(g["students"]), g["text"],
                         f"{points:g}", "" if score is None else f"{score:g}", comment, notebook, cell])
     tmp.replace(dest)
     return SheetExport(dest, notebook, cell, sum(len(g["students"]) for g in groups.values()),
-                       len(groups), graded, skipped)
+                       len(groups), graded, skipped, prefilled)
 
 
 def _students_of(field_text: str) -> list[str]:
@@ -160,7 +167,7 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
     from nbgrader.api import Gradebook, MissingEntry
 
     from .course import Course
-    from .csv_files import read_import_csv
+    from .csv_files import read_import_csv, read_number
     from .handgrades import STATE, answer_digest, answers_of, graded_copy_stamp, record_grade, settle
 
     course = Course.of(course)
@@ -197,7 +204,7 @@ def import_sheet(course, assignment: str, path: str | Path) -> SheetImport:
                               f"hand (parts: {', '.join(f'{n}/{c}' for n, c in parts)})")
                 continue
             try:
-                score = float(score_text)
+                score = read_number(score_text)
             except ValueError:
                 errors.append(f"{where}: score {score_text!r} is not a number")
                 continue

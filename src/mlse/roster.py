@@ -16,7 +16,9 @@ Importing it:
   names its columns the way Canvas matches them (``c.CanvasExporter.assignment_ids`` in
   nbgrader_config.py overrides it).
 
-The whole file is checked first: a missing column, two rows with one id, or a student whose Canvas
+Only ``Student``, ``ID`` and the ``--id-column`` are required (``SIS User ID``, ``SIS Login ID``
+and ``Section`` are kept when the file has them: a Canvas without SIS logins exports no ``SIS
+Login ID``). The whole file is checked first: a missing column, two rows with one id, or a student whose Canvas
 id differs from the one the gradebook already has stop the import with every problem listed, and
 nothing is written. Canvas's test student ("Student, Test") is skipped.
 """
@@ -81,10 +83,16 @@ def import_canvas_roster(course, csv_path: str | Path, id_column: str = "SIS Log
     db_url = course.require_gradebook()
     csv_path = Path(csv_path)
     header, rows = read_import_csv(csv_path, RosterError)
-    missing = [c for c in ("Student", "ID", "SIS User ID", "SIS Login ID", "Section") if c not in header]
+    missing = [c for c in ("Student", "ID") if c not in header]
     if missing:
         raise RosterError(f"{csv_path} has no column {', '.join(missing)}: export the gradebook "
                           f"from Canvas (Grades, Export, CSV). Nothing was imported.")
+    if id_column not in header:  # the other SIS columns are optional: kept when there
+        present = [c for c in ID_COLUMNS if c in header]
+        raise RosterError(f"{csv_path} has no column {id_column}, which --id-column says holds "
+                          f"nbgrader's student ids (default: SIS Login ID). This file has "
+                          f"{', '.join(present)}: run it again with --id-column "
+                          f"\"{present[0]}\". Nothing was imported.")
     names = set(assignment_names if assignment_names is not None else course.assignments())
     result = RosterImport()
     for head in header:

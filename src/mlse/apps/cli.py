@@ -81,28 +81,9 @@ def cmd_collect(args) -> int:
     return 0 if report.ok else 1
 
 
-def _resume_record(assignment: str) -> str:
-    return f"resume/grade-{assignment}.json"
-
-
-def _resume_left(course: Course, assignment: str) -> list[str] | None:
-    """Students an interrupted ``mlse grade --force`` had not regraded yet (None: no such run)."""
-    left = course.read_json(_resume_record(assignment)).get("left")
-    return list(left) if isinstance(left, list) else None
-
-
-def _save_resume(course: Course, assignment: str, left: list[str] | None) -> None:
-    """Keep (or, with None, drop) the list of what a ``--force`` run has still to regrade: it is
-    written before the run starts, so even a run killed outright resumes where it could."""
-    if left is None:
-        course.state_path(_resume_record(assignment)).unlink(missing_ok=True)
-    else:
-        course.write_json(_resume_record(assignment), {"left": sorted(left)})
-
-
 def cmd_grade(args) -> int:
     from ..grade.result import GradingInterrupted
-    from ..grade.selection import failed_students
+    from ..grade.selection import failed_students, resume_left, save_resume
     from .grade_console import grade_with_progress
     from ..handgrades import settle
 
@@ -110,74 +91,114 @@ def cmd_grade(args) -> int:
     course.require_gradebook()
     failed = 0
     for assignment in _assignments(course, args.assignment):
+        if args.assignment is None:  # every assignment: those not in use yet are skipped, saying so
+            why = _not_in_use(course, assignment, graded_only=False)
+            if not why and args.student and not any(course.submission(s, assignment).is_dir()
+                                                     for s in args.student):
+                why = f"no submission from {', '.join(args.student)}"
+            if why:
+                print(f"{assignment}: skipped ({why})")
+                continue
         settle(course, assignment)  # hand grades given in formgrader since: recorded with their answers
         students = None
         if args.student:
             absent = [s for s in args.student if not course.submission(s, assignment).is_dir()]
+            if absent and args.assignment is None:  # every assignment: grade those who handed it in
+                print(f"{assignment}: no submission from {', '.join(absent)}")
+                absent = []
             if absent:
                 print(f"mlse grade: no submission of {assignment} from {', '.join(absent)} in "
                       f"{_shown(course, course.submitted)} (collect it first). Nothing was graded.",
                       file=sys.stderr)
                 return 1
-            students = list(args.student)
+            students = [s for s in args.student if course.submission(s, assignment).is_dir()]
         if args.only_failed:
             retry = failed_students(course, assignment)
             students = [s for s in (students if students is not None else retry) if s in retry]
             if not students:
                 print(f"{assignment}: no failed submission to grade again")
                 continue
-        left = None if args.restart else _resume_left(course, assignment)
+        left = None if args.restart else resume_left(course, assignment)
         if args.restart:
-            _save_resume(course, assignment, None)
-        runs = []  # (students, force)
-        if left is not None:  # an interrupted --force run: its remaining submissions first
-            todo = [s for s in left if (students is None or s in students)
-                    and course.submission(s, assignment).is_dir()]
-            print(f"{assignment}: resuming the interrupted `--force` run: {len(todo)} submission(s) "
-                  f"it had not regraded yet (--restart starts it over)")
-            runs.append((todo, True))
-            if not args.force:
-                runs.append((students, False))
+            save_resume(course, assignment, None)
+        # One run per assignment. ``regrade``: submissions graded whatever their state (the rest
+        # of an interrupted --force run, resumed); ``keep``: the resume list this run writes.
+        chosen, force, regrade, keep = students, bool(args.force), [], None
+        if left is not None:  # an interrupted --force run: what it had not reached is regraded
+            regrade = [s for s in left if (students is None or s in students)
+                       and course.submission(s, assignment).is_dir()]
+            print(f"{assignment}: resuming the interrupted `--force` run: {len(regrade)} "
+                  f"submission(s) it had not regraded yet"
+                  + ("" if args.force else ", with anything new since")
+                  + " (--restart starts it over)")
+            if args.force:  # under --force, only those
+                chosen = regrade
         elif args.force:
-            todo = students if students is not None else course.submitters(assignment)
-            _save_resume(course, assignment, todo)
-            runs.append((todo, True))
-        else:
-            runs.append((students, False))
-        for chosen, force in runs:
-            if chosen is not None and not chosen:
-                if force:
-                    _save_resume(course, assignment, None)
-                continue
-            try:
-                outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
-                                               sandbox=not args.no_sandbox, students=chosen,
-                                               verbose=args.verbose)
-            except GradingInterrupted as stop:
-                settle(course, assignment)
-                if force:
-                    _save_resume(course, assignment, stop.not_done)
-                print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
-                      f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
-                      f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
-                      f"folders are swept by the next run. To resume, run the same command again: "
-                      + ("it regrades the submissions this --force run had not reached, and only "
-                         "those (--restart regrades everything again)." if force else
-                         "what finished is skipped."), file=sys.stderr)
-                return 130
-            if force:
-                _save_resume(course, assignment, None)
-            failed += sum(o.status == "failed" for o in outcomes)
+            chosen = keep = students if students is not None else course.submitters(assignment)
+        resuming = force or left is not None
+        if chosen is not None and not chosen:  # nothing left of the --force run
+            save_resume(course, assignment, None)
+            continue
+
+        def started(keep=keep):
+            # written only once this run holds the lock (a run refused by it must not touch the
+            # running one's list), and before anything is graded (a run killed outright resumes
+            # with all of it)
+            if keep is not None:
+                save_resume(course, assignment, keep)
+        try:
+            outcomes = grade_with_progress(course, assignment, workers=args.workers, force=force,
+                                           sandbox=not args.no_sandbox, students=chosen,
+                                           verbose=args.verbose, started=started, regrade=regrade)
+        except GradingInterrupted as stop:
+            settle(course, assignment)
+            if resuming:
+                save_resume(course, assignment,  # None: nothing of a --force run was left
+                            [s for s in stop.not_done if force or s in regrade] or None)
+            print(f"\nInterrupted: {len(stop.done)} submission(s) of {assignment} finished and "
+                  f"were kept; {len(stop.not_done)} queued or running were cancelled and left as "
+                  f"they were. The run's workspaces were removed; the cancelled kernels' sandbox "
+                  f"folders are swept by the next run. To resume, run the same command again: "
+                  + ("it regrades the submissions this --force run had not reached, and only "
+                     "those (--restart regrades everything again)." if resuming else
+                     "what finished is skipped."), file=sys.stderr)
+            return 130
+        if resuming:
+            save_resume(course, assignment, None)
+        failed += sum(o.status == "failed" for o in outcomes)
         settle(course, assignment)
     return 1 if failed else 0
+
+
+def _not_in_use(course: Course, assignment: str, graded_only: bool) -> str:
+    """Why a command run on every assignment skips this one ("" if it does not): not released
+    (not in the gradebook), nothing collected, or (``graded_only``) nothing graded yet."""
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return f"not released yet: not in the gradebook (`mlse release {assignment}`)"
+    if not course.submitters(assignment):
+        return "no submission collected yet"
+    if graded_only and not course.graded_students(assignment):
+        return f"nothing graded yet (`mlse grade {assignment}`)"
+    return ""
 
 
 def cmd_feedback(args) -> int:
     from ..outputs.feedback import feedback_with_report
 
     course = _course()
+    course.require_gradebook()
     problems = 0
     for assignment in _assignments(course, args.assignment):
+        if args.assignment is None:  # every assignment: those not in use yet are skipped, saying so
+            why = _not_in_use(course, assignment, graded_only=True)
+            if why:
+                print(f"{assignment}: skipped ({why})")
+                continue
         problems += feedback_with_report(course, assignment, students=args.student,
                                          verbose=args.verbose, force=args.force,
                                          wait_for_hand_grades=args.wait_for_hand_grades)
@@ -230,16 +251,22 @@ def _print_before_upload(pending, verbose: bool, missing_as_zero: bool) -> None:
     flagged = [p for p in pending if p.flagged]
     hand: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
+    ungraded: dict[tuple[str, str], list[str]] = {}  # (assignment, why) -> students
     for p in pending:
         if p.status == "pending":
             hand.setdefault(p.assignment, []).append(p.student)
         elif p.status == "missing":
             missing.setdefault(p.assignment, []).append(p.student)
+        elif p.status == "ungraded":
+            ungraded.setdefault((p.assignment, p.why), []).append(p.student)
     if attention:
         print(f"Before you upload: {len(attention)} grade(s) need attention (blank in Canvas, "
               f"which then keeps its old grade; see `mlse attention`):")
         for p in attention:
             print(f"  {p.student} {p.assignment}: {p.why}")
+    for (a, why), who in sorted(ungraded.items()):
+        print(f"Before you upload: {a}: {len(who)} submission(s) not graded yet, blank in Canvas "
+              f"(see `mlse attention`): {why}: {', '.join(who)}")
     for a, who in sorted(hand.items()):
         print(f"{a}: {len(who)} student(s) wait for a hand grade (blank): grade them with "
               f"`mlse handgrade export {a}` or in formgrader"
@@ -285,10 +312,14 @@ def cmd_handgrade(args) -> int:
         if args.action == "export":
             sheet = export_sheet(course, args.assignment, args.part, args.output,
                                  pending_only=args.pending_only)
-            print(f"wrote {sheet.path}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
+            where = _typed_path(sheet.path)
+            print(f"wrote {where}: {sheet.cell} of {sheet.notebook}, {sheet.answers} answer(s) "
                   f"in {sheet.groups} group(s) of identical answers ({sheet.graded} already have a "
                   f"score{', left out' if args.pending_only else ', prefilled'}). Fill in score "
-                  f"and comment, then `mlse handgrade import {args.assignment} {sheet.path.name}`.")
+                  f"and comment, then `mlse handgrade import {args.assignment} {where}`.")
+            if sheet.prefilled:
+                print(f"  {sheet.prefilled} answer(s) still to grade are prefilled with the grade "
+                      f"the identical answer already has: check them; importing the sheet gives it")
             for student, why in sheet.skipped:
                 print(f"  not in the sheet: {student}: {why}")
         elif not args.file:
@@ -303,6 +334,15 @@ def cmd_handgrade(args) -> int:
         print(f"mlse handgrade {args.action}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _typed_path(path) -> str:
+    """A file as the instructor would type it in this shell: relative to the current folder,
+    quoted when it needs to be (so a command printed for them works when pasted)."""
+    import os
+    import shlex
+
+    return shlex.quote(os.path.relpath(path))
 
 
 def cmd_roster(args) -> int:
@@ -342,15 +382,43 @@ def cmd_attention(args) -> int:
               f"collected stands; grade it with `mlse grade {args.assignment}`.")
         return 0
     waiting = attention.reasons(course, args.assignment)
-    if not waiting:
+    ungraded = _not_graded_yet(course, _assignments(course, args.assignment))
+    ungraded = {key: why for key, why in ungraded.items() if key not in waiting}
+    if not waiting and not ungraded:
         print("Nothing needs attention.")
         return 0
-    print(f"{len(waiting)} submission(s) need attention (their grade is blank in the export):")
-    for (a, s), entry in sorted(waiting.items()):
-        print(f"  {s} {a} (since {entry.get('since', '?')}): {entry['reason']}")
-    print("Collect a good version, or grade again (`mlse grade A --student S --force`), or accept "
-          "the version collected: `mlse attention resolve A S`.")
+    if waiting:
+        print(f"{len(waiting)} submission(s) need attention (their grade is blank in the export):")
+        for (a, s), entry in sorted(waiting.items()):
+            print(f"  {s} {a} (since {entry.get('since', '?')}): {entry['reason']}")
+        print("Collect a good version, or grade again (`mlse grade A --student S --force`), or "
+              "accept the version collected: `mlse attention resolve A S`.")
+    if ungraded:
+        print(f"{len(ungraded)} submission(s) not graded yet (their grade is blank in the export "
+              f"until `mlse grade` grades them):")
+        for (a, s), why in sorted(ungraded.items()):
+            print(f"  {s} {a}: {why}")
     return 0
+
+
+def _not_graded_yet(course: Course, assignments: list[str]) -> dict[tuple[str, str], str]:
+    """(assignment, student) -> why the version collected is not the graded one
+    (:func:`mlse.grade.selection.not_graded_yet`), for each assignment in the gradebook."""
+    from nbgrader.api import MissingEntry
+
+    from ..grade.selection import not_graded_yet
+
+    out = {}
+    with course.gradebook() as gb:
+        for a in assignments:
+            try:
+                gb.find_assignment(a)
+            except MissingEntry:
+                continue  # not released: nothing of it is graded
+            in_gradebook = {sub.student.id for sub in gb.assignment_submissions(a)}
+            for student, why in not_graded_yet(course, a, in_gradebook).items():
+                out[(a, student)] = why
+    return out
 
 
 def cmd_report(args) -> int:

@@ -17,10 +17,13 @@ __all__ = ["grade_with_progress", "print_grade_summary", "print_flagged", "summa
 def grade_with_progress(course, assignment: str, *, workers: int | None = None,
                         force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                         console=None, students: list[str] | None = None,
-                        verbose: bool = False) -> list[Outcome]:
+                        verbose: bool = False, started=None,
+                        regrade: list[str] | None = None) -> list[Outcome]:
     """:func:`~mlse.grade.batch.grade_assignment` with a rich progress bar, then the summary
     (counts and problems; per-student lines with ``verbose``) and its JSON log. ``students``:
-    only these (``--student``, ``--only-failed``)."""
+    only these (``--student``, ``--only-failed``); ``regrade``: these are graded even if already
+    graded (an interrupted ``--force`` run, resumed). ``started()`` is called once the run holds
+    the course's lock, before anything is graded."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
@@ -29,13 +32,24 @@ def grade_with_progress(course, assignment: str, *, workers: int | None = None,
 
     course = Course.of(course)
     console = console or Console()
-    total = len(students) if students is not None else len(course.submitters(assignment))
     workers = workers or default_workers()
-    console.print(f"Grading {total} submission(s) of [bold]{assignment}[/] with {workers} worker(s)")
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                    console=console, transient=False)
-    task = bar.add_task(assignment, total=total)
+    task = bar.add_task(assignment, total=None)
+
+    def announce(to_grade: int, skipped: int) -> None:
+        # once the run holds the lock: a run refused by the lock prints only why
+        if started:
+            started()
+        if to_grade:
+            console.print(f"Grading {to_grade} submission(s) of [bold]{assignment}[/] with "
+                          f"{min(workers, to_grade)} worker(s)"
+                          + (f" ({skipped} already graded, skipped)" if skipped else ""))
+        else:
+            console.print(f"[bold]{assignment}[/]: nothing new to grade ({skipped} already "
+                          f"graded, skipped)")
+        bar.update(task, total=to_grade + skipped)
 
     def advance(o: Outcome) -> None:
         # started at the first result, after the worker processes were forked: no refresh
@@ -47,7 +61,7 @@ def grade_with_progress(course, assignment: str, *, workers: int | None = None,
     try:
         outcomes = grade_assignment(course, assignment, workers=workers, force=force,
                                     extra_config=extra_config, sandbox=sandbox, students=students,
-                                    progress=advance)
+                                    progress=advance, announce=announce, regrade=regrade)
     finally:
         bar.stop()
     print_grade_summary(course, assignment, outcomes, console=console, verbose=verbose)
@@ -71,7 +85,7 @@ def print_grade_summary(course, assignment: str, outcomes: list[Outcome], consol
     summary = grade_summary(course, assignment, outcomes)
     write_log(course, summary)
     if verbose:
-        console.print(summary_table(outcomes, assignment))
+        console.print(summary_table(outcomes, assignment, _as_exported(course, assignment)))
     c = summary.counts
     console.print(f"[bold]{assignment}[/]: {len(outcomes)} submission(s): {c[GRADED]} graded, "
                   f"{c[SKIPPED]} already graded (skipped), "
@@ -113,19 +127,46 @@ def print_flagged(outcomes: list[Outcome], console) -> None:
         console.print(f"  [bold]{o.student}[/]: " + "; ".join(dict.fromkeys(o.incidents)))
 
 
-def summary_table(outcomes: list[Outcome], assignment: str):
-    """One line per student: outcome, score, seconds, note (``--verbose``)."""
+def _as_exported(course, assignment: str) -> dict:
+    """student -> their :class:`~mlse.outputs.export.Standing` on ``assignment``: the grade
+    ``mlse export`` writes (late penalty taken, blank while hand grades are pending)."""
+    from ..outputs.export import standings
+
+    with course.gradebook() as gb:
+        _, table, _ = standings(gb, course, [assignment])
+    return {student: st for (student, _), st in table.items()}
+
+
+def _grade_cell(outcome: Outcome, standing) -> str:
+    """What the export will say for this student: the final score after the late penalty, or
+    "blank" and why (points so far while hand grades are pending)."""
+    if outcome.score is None:
+        return ""
+    if standing is None:
+        return f"{outcome.score:g} / {outcome.max_score:g}"
+    if standing.score is not None:
+        late = f" (late: -{standing.penalty:g})" if standing.penalty else ""
+        return f"{standing.score:g} / {standing.max_score:g}{late}"
+    so_far = (f"{standing.raw_score:g} / {standing.max_score:g} so far; "
+              if standing.raw_score is not None else "")
+    return f"blank: {so_far}{standing.pending}"
+
+
+def summary_table(outcomes: list[Outcome], assignment: str, exported: dict | None = None):
+    """One line per student: outcome, the grade as exported, seconds, note (``--verbose``).
+    ``exported``: student -> Standing (:func:`_as_exported`); without it, the gradebook's points."""
     from rich.table import Table
 
     counts = {s: sum(o.status == s for o in outcomes) for s in (GRADED, SKIPPED, FAILED)}
     table = Table(title=f"{assignment}: {counts[GRADED]} graded, {counts[SKIPPED]} skipped, "
                         f"{counts[FAILED]} failed")
-    for col, kw in (("student", {}), ("outcome", {}), ("score", {"justify": "right"}),
+    heading = "grade (as exported)" if exported is not None else "points"
+    for col, kw in (("student", {}), ("outcome", {}), (heading, {"justify": "right"}),
                     ("seconds", {"justify": "right"}), ("note", {"overflow": "fold"})):
         table.add_column(col, **kw)
     style = {GRADED: "green", SKIPPED: "dim", FAILED: "bold red"}
     for o in outcomes:
-        score = "" if o.score is None else f"{o.score:g} / {o.max_score:g}"
-        table.add_row(o.student, f"[{style[o.status]}]{o.status}[/]", score,
+        table.add_row(o.student, f"[{style[o.status]}]{o.status}[/]",
+                      _grade_cell(o, (exported or {}).get(o.student)),
                       f"{o.seconds:.1f}" if o.seconds else "", o.message)
     return table

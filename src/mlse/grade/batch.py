@@ -43,14 +43,20 @@ __all__ = ["grade_assignment", "GradeJob", "Outcome", "GradingError", "GradingIn
 def grade_assignment(course, assignment: str, *, workers: int | None = None,
                      force: bool = False, extra_config: dict | None = None, sandbox: bool = True,
                      students: Iterable[str] | None = None,
-                     progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+                     progress: Callable[[Outcome], None] | None = None,
+                     announce: Callable[[int, int], None] | None = None,
+                     regrade: Iterable[str] = ()) -> list[Outcome]:
     """Autograde every submission of ``assignment`` in ``course`` (a Course or its folder);
     return one :class:`Outcome` each, sorted by student.
 
     ``workers`` defaults to one per available core. Without ``force``, submissions already graded
-    are skipped (:func:`~.selection.needs_grading`). ``students``: only these. ``progress`` is
-    called with each outcome as it comes, in this process. One failing submission never stops the
-    others; Ctrl-C raises :class:`GradingInterrupted` with what was kept.
+    are skipped (:func:`~.selection.needs_grading`), except those in ``regrade`` (what an
+    interrupted ``--force`` run had not reached). ``students``: only these. ``progress`` is
+    called with each outcome as it comes, in this process. ``announce`` is called once, with (how
+    many will be graded, how many are skipped as already graded), when the run has the course's
+    lock and has chosen what to grade: a run that cannot start (another holds the lock) says
+    nothing before its error. One failing submission never stops the others; Ctrl-C raises
+    :class:`GradingInterrupted` with what was kept.
     """
     from ..course import Course, GradebookMissing
 
@@ -64,13 +70,16 @@ def grade_assignment(course, assignment: str, *, workers: int | None = None,
     if course.db_path is None:
         raise GradingError(f"mlse grade needs a SQLite gradebook; this course's is {course.db_url}.")
     with course_lock(course), deferred_interrupts() as interrupts:
-        to_grade, skipped = _select(course, assignment, students, force)
+        to_grade, skipped = _select(course, assignment, students, force, set(regrade))
+        if announce:
+            announce(len(to_grade), len(skipped))
         return _grade(course, assignment, to_grade, skipped, workers=workers or default_workers(),
                       extra_config=dict(extra_config or {}), sandbox=sandbox, progress=progress,
                       interrupts=interrupts)
 
 
-def _select(course, assignment: str, students, force: bool) -> tuple[list[str], list[Outcome]]:
+def _select(course, assignment: str, students, force: bool,
+            regrade: set[str] = frozenset()) -> tuple[list[str], list[Outcome]]:
     """(students to grade, outcomes of those skipped as already graded)."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -85,7 +94,7 @@ def _select(course, assignment: str, students, force: bool) -> tuple[list[str], 
                 f"{assignment}` first (it runs nbgrader generate_assignment).") from None
         graded = {s.student.id for s in gb.assignment_submissions(assignment)}
         for student in wanted:
-            if force or needs_grading(course, assignment, student, graded):
+            if force or student in regrade or needs_grading(course, assignment, student, graded):
                 to_grade.append(student)
             else:
                 score, max_score = merge.score_of(gb, assignment, student)

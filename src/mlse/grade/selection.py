@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 __all__ = ["submissions_of", "needs_grading", "submission_digest", "record_graded",
-           "failed_students"]
+           "failed_students", "not_graded_yet", "resume_left", "save_resume"]
 
 
 def submissions_of(course, assignment: str) -> list[str]:
@@ -82,3 +82,58 @@ def failed_students(course, assignment: str) -> list[str]:
         if not course.autograded_of(student, assignment).is_dir():
             out.add(student)
     return sorted(s for s in out if course.submission(s, assignment).is_dir())
+
+
+def not_graded_yet(course, assignment: str, in_gradebook: set[str]) -> dict[str, str]:
+    """student -> why the version collected is not the one graded: the submissions the next
+    ``mlse grade ASSIGNMENT`` would grade (:func:`needs_grading`), in words.
+
+    Until that run, the gradebook still holds the *old* version's grade (or none), so it must not
+    look current: the export leaves it blank and says why, ``mlse attention`` lists it and
+    ``mlse feedback`` writes none. The same holds for what an interrupted ``--force`` run has
+    not regraded yet (:func:`resume_left`): ``--force`` means the old grades are wrong (a test was
+    fixed). ``in_gradebook``: students with a submission of ``assignment`` in the gradebook.
+    """
+    from ..course import Course
+
+    course = Course.of(course)
+    out = {}
+    for student in resume_left(course, assignment) or []:
+        if course.submission(student, assignment).is_dir():
+            out[student] = (f"a `mlse grade --force` run was stopped before it regraded this "
+                            f"submission (its grade may be from the old tests): run `mlse grade "
+                            f"{assignment}` to finish it")
+    for student in course.submitters(assignment):
+        if student in out or not needs_grading(course, assignment, student, in_gradebook):
+            continue
+        if student in in_gradebook and course.autograded_of(student, assignment).is_dir():
+            what = "a new version was collected and is not graded yet"
+        else:
+            what = "the version collected is not graded yet"
+        out[student] = f"{what}: run `mlse grade {assignment}`"
+    return out
+
+
+def _resume_record(assignment: str) -> str:
+    """Where, in the course's ``.mlse/``, a ``--force`` run keeps what it has still to regrade."""
+    return f"resume/grade-{assignment}.json"
+
+
+def resume_left(course, assignment: str) -> list[str] | None:
+    """Students an interrupted ``mlse grade --force`` had not regraded yet (None: no such run)."""
+    from ..course import Course
+
+    left = Course.of(course).read_json(_resume_record(assignment)).get("left")
+    return list(left) if isinstance(left, list) else None
+
+
+def save_resume(course, assignment: str, left: list[str] | None) -> None:
+    """Keep (or, with None, drop) the list of what a ``--force`` run has still to regrade: it is
+    written before the run starts, so even a run killed outright resumes where it could."""
+    from ..course import Course
+
+    course = Course.of(course)
+    if left is None:
+        course.state_path(_resume_record(assignment)).unlink(missing_ok=True)
+    else:
+        course.write_json(_resume_record(assignment), {"left": sorted(left)})

@@ -22,8 +22,12 @@ penalty (``AssignLatePenalties``, from the due date, the submission's timestamp 
 never below 0. Both first settle every score (:func:`mlse.handgrades.settle`: hand grades follow
 their answers, late penalties recomputed from the final total) and write it to the gradebook, so
 ``nbgrader export`` and formgrader say the same. A cell is **blank, not 0**, when there is no submission, when an answer still waits
-for a hand grade, or when the submission needs attention (its new version could not be collected
-or graded, see :mod:`mlse.attention`, or it is flagged in formgrader); ``pending`` says which.
+for a hand grade, when the version collected is not graded yet (a resubmission collected since
+the last ``mlse grade``, or one an interrupted ``--force`` run did not reach:
+:func:`mlse.grade.selection.not_graded_yet`), or when the submission needs attention (its new
+version could not be collected or graded, see :mod:`mlse.attention`); ``pending`` says which.
+An assignment listed in ``CourseExport.optional_assignments`` (nbgrader_config.py) may be skipped:
+a student without a submission of it has a blank cell there, nothing pending, and a final total.
 Neither file is nbgrader's ``grades.csv``, so the two exports never overwrite each other.
 """
 
@@ -36,10 +40,10 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
-from traitlets import Bool, Dict, Enum, Unicode
+from traitlets import Bool, Dict, Enum, List, Unicode
 
-__all__ = ["Standing", "standings", "CanvasExporter", "PartsCsvExporter", "export_grades",
-           "CANVAS_COLUMNS"]
+__all__ = ["Standing", "standings", "CourseExport", "CanvasExporter", "PartsCsvExporter",
+           "export_grades", "CANVAS_COLUMNS"]
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
@@ -51,7 +55,8 @@ def _fmt(x: float | None) -> str:
 
 class Pending(NamedTuple):
     """One score an export leaves blank or marks, and why: ``status`` is the Standing's
-    ("missing", "pending", "attention", or "graded" for a flagged submission whose score counts)."""
+    ("missing", "pending", "attention", "ungraded", or "graded" for a flagged submission whose
+    score counts). This is where every "not current" reason of an export lives."""
 
     student: str
     assignment: str
@@ -64,7 +69,9 @@ class Pending(NamedTuple):
 class Standing:
     """One student's standing on one assignment, as an export shows it."""
 
-    status: str  # "graded", "missing", "pending" (hand grades), "attention"
+    status: str  # "graded", "missing", "pending" (hand grades), "attention", "ungraded" (the
+    # version collected is not the one graded: mlse.grade.selection.not_graded_yet), "optional"
+    # (no submission of an optional assignment: counts as nothing)
     score: float | None = None  # after the late penalty; None when not final
     raw_score: float | None = None
     penalty: float = 0.0
@@ -87,11 +94,14 @@ def _parts_of(root, assignment: str) -> dict[str, dict[str, str]]:
     return {nb.stem: part_of_cells(nb) for nb in notebooks_of(Course.of(root).source_of(assignment))}
 
 
-def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dict, dict]:
+def standings(gb, root, assignments: list[str] | None = None,
+              optional: frozenset[str] | set[str] = frozenset()) -> tuple[list, dict, dict]:
     """(assignment rows, {(student, assignment): Standing}, {assignment: {part: max score}}) for
-    every student of the gradebook. ``root``: the course (a Course or its folder), or None."""
+    every student of the gradebook. ``root``: the course (a Course or its folder), or None.
+    ``optional``: assignments a student may skip (``CourseExport.optional_assignments``)."""
     from .. import attention
     from ..course import Course
+    from ..grade.selection import not_graded_yet
 
     root = Course.of(root) if root is not None else None
 
@@ -107,16 +117,24 @@ def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dic
             for cell in nb.grade_cells:
                 title = parts_of.get(nb.name, {}).get(cell.name, cell.name)
                 part_max[title] = part_max.get(title, 0.0) + cell.max_score
+        ungraded = {} if root is None else not_graded_yet(
+            root, a.name, {s.student.id for s in gb.assignment_submissions(a.name)})
         for student in gb.students:
             st = Standing("graded", max_score=a.max_score, parts={p: None for p in part_max})
             out[(student.id, a.name)] = st
+            reason = waiting.get((a.name, student.id))
+            if not reason and student.id in ungraded:  # the gradebook's grade is of another version
+                st.status, st.pending = "ungraded", ungraded[student.id]
+                continue
             try:
                 sub = gb.find_submission(a.name, student.id)
             except MissingEntry:
-                st.status, st.pending = "missing", "no submission"
+                if a.name in optional:  # skipped an optional assignment: nothing is pending
+                    st.status = "optional"
+                else:
+                    st.status, st.pending = "missing", "no submission"
                 continue
             st.timestamp = str(sub.timestamp or "")
-            reason = waiting.get((a.name, student.id))
             flagged = any(nb.flagged for nb in sub.notebooks)
             if reason:  # a failed or refused submission: its old grade no longer counts
                 st.status = "attention"
@@ -149,11 +167,17 @@ def standings(gb, root, assignments: list[str] | None = None) -> tuple[list, dic
     return rows, out, maxima
 
 
-class _CourseExport(ExportPlugin):
+class CourseExport(ExportPlugin):
     """What both exporters share: the course folder (for part titles and needs-attention
     reasons), and the list of what is pending, for the console."""
 
     course_root = Unicode("", help="The course folder (default: the current folder).").tag(config=True)
+    optional_assignments = List(Unicode(), [], help="Assignments a student may skip (this course: "
+                                "m5_reflection). A missing submission of one counts as nothing: "
+                                "its cell is blank, it is not pending, and the total is final "
+                                "without it (a submission handed in counts as usual). Set it as "
+                                "c.CourseExport.optional_assignments, for both exports."
+                                ).tag(config=True)
     settle_first = Bool(True, help="Settle every score first (hand grades follow their answers, "
                                    "late penalties from the final total), writing the gradebook; "
                                    "False only when the caller just did.").tag(config=True)
@@ -177,7 +201,8 @@ class _CourseExport(ExportPlugin):
                 settle(self._course(), a.name, gb=gb)
         if only is not None:
             wanted = [a for a in (wanted or [a.name for a in gb.assignments]) if a in only]
-        assignments, table, self.part_maxima = standings(gb, self._root(), wanted)
+        assignments, table, self.part_maxima = standings(gb, self._root(), wanted,
+                                                         set(self.optional_assignments))
         students = sorted(gb.students, key=lambda s: s.id)
         if self.student:
             wanted = {str(s) for s in self.student}
@@ -192,7 +217,7 @@ class _CourseExport(ExportPlugin):
         return dest if dest.is_absolute() else self._root() / dest
 
 
-class CanvasExporter(_CourseExport):
+class CanvasExporter(CourseExport):
     """Canvas's gradebook import CSV: ``nbgrader export --exporter=mlse.outputs.export.CanvasExporter``."""
 
     assignment_ids = Dict({}, help="Canvas assignment id of each nbgrader assignment, e.g. "
@@ -268,7 +293,7 @@ class CanvasExporter(_CourseExport):
         return _fmt(st.score)
 
 
-class PartsCsvExporter(_CourseExport):
+class PartsCsvExporter(CourseExport):
     """Plain CSV with per-part scores: ``nbgrader export --exporter=mlse.outputs.export.PartsCsvExporter``."""
 
     def export(self, gradebook: Gradebook) -> None:
@@ -304,15 +329,16 @@ class PartsCsvExporter(_CourseExport):
                 for a in assignments:
                     st = table[(s.id, a.name)]
                     for p in per[a.name]:
-                        row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention") \
+                        row[f"{a.name}: {p}"] = "" if st.status in ("missing", "attention", "ungraded",
+                                                                    "optional") \
                             else _fmt(st.parts.get(p))
                     row[f"{a.name} late penalty"] = _fmt(st.penalty) if st.penalty else ""
                     row[f"{a.name} LMS late"] = "LATE" if lms.get((a.name, s.id), {}).get("late") else ""
                     row[a.name] = _fmt(st.score)
-                    if st.score is None:
-                        final = False
-                    else:
+                    if st.score is not None:
                         total += st.score
+                    elif st.status != "optional":  # a skipped optional assignment counts as nothing
+                        final = False
                     if st.pending:
                         pending.append(f"{a.name}: {st.pending}")
                 row["total"] = _fmt(total) if final else ""

@@ -231,7 +231,8 @@ class FeedbackFile:
     student: str
     path: Path | None
     status: str  # "written", "withheld" (leak found, not placed), "missing", "attention" (not
-    # current), "unchanged" (nothing changed since it was written), "waiting" (for hand grades)
+    # current), "not graded" (a new version waits for mlse grade), "unchanged" (nothing changed
+    # since it was written), "waiting" (for hand grades)
     note: str = ""
 
 
@@ -244,7 +245,8 @@ def generate_feedback(root: str | Path, assignment: str, students: list[str] | N
     replaces that student's file in the course's feedback folder, one by one. So a step that fails
     (a missing gradebook, nbgrader stopping on one notebook) never deletes feedback that exists,
     and a leaking file is never placed (reported as withheld). Submissions that need attention
-    (:mod:`mlse.attention`) get no feedback: their grade is not current.
+    (:mod:`mlse.attention`), or whose version collected is not graded yet, get no feedback: their
+    grade is not current.
 
     Only what changed is generated again (:mod:`mlse.outputs.feedback_state`: the graded
     notebooks, the student's grades and comments, the hidden-feedback mode); ``force`` writes
@@ -275,6 +277,11 @@ def generate_feedback(root: str | Path, assignment: str, students: list[str] | N
     for s in [s for s in wanted if (assignment, s) in waiting]:
         results.append(FeedbackFile(s, None, "attention", waiting[(assignment, s)]["reason"]))
     wanted = [s for s in wanted if (assignment, s) not in waiting]
+    ungraded = _not_graded_yet(course, assignment)
+    for s in [s for s in wanted if s in ungraded]:
+        results.append(FeedbackFile(s, None, "not graded", ungraded[s] + " first (the feedback "
+                                    "already there, if any, is of the version graded before)"))
+    wanted = [s for s in wanted if s not in ungraded]
     if not wanted and not results:
         raise FileNotFoundError(f"No graded submissions of {assignment} in {graded.name}/: "
                                 f"run `mlse grade {assignment}` first.")
@@ -299,6 +306,16 @@ def generate_feedback(root: str | Path, assignment: str, students: list[str] | N
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+def _not_graded_yet(course, assignment: str) -> dict[str, str]:
+    """Students whose version collected is not the one graded (their feedback would be of the old
+    version): :func:`mlse.grade.selection.not_graded_yet`."""
+    from ..grade.selection import not_graded_yet
+
+    with course.gradebook() as gb:
+        in_gradebook = {sub.student.id for sub in gb.assignment_submissions(assignment)}
+    return not_graded_yet(course, assignment, in_gradebook)
 
 
 def _render(staged, assignment: str, students: list[str], exclude: list[str] = ()) -> dict[tuple[str, str], str]:
@@ -374,13 +391,19 @@ def _check_and_place(html: Path, graded_notebook: Path, dest_folder: Path, stude
         return FeedbackFile(student, None, "withheld",
                             f"{len(leaks)} hidden line(s) found, file not placed: {leaks[0][:60]}")
     dest_folder.mkdir(parents=True, exist_ok=True)
-    for extra in html.parent.iterdir():  # nbgrader may write assets beside the page
-        if not extra.is_file() or extra == html or extra.suffix == ".html":
-            continue  # another notebook's page is placed (after its own check) by its own call
+    # nbgrader copies every other file of the autograded folder beside the page, and autograde
+    # put the assignment's own files there: rubric.md, with its model answers, would reach a
+    # student (and, released while a classmate has an extension, before that classmate's
+    # deadline). Only the pages and the files release_feedback matches them by are placed; any
+    # other file an earlier version placed is removed.
+    for old in dest_folder.iterdir():
+        if old.is_file() and old.suffix != ".html" and old.name not in RELEASE_KEYS:
+            old.unlink()
+    for name in RELEASE_KEYS:
         # The submission's timestamp and secret always follow the version just graded: after a
         # resubmission, `nbgrader release_feedback` finds the student's feedback by the new secret.
-        if extra.name in RELEASE_KEYS or not (dest_folder / extra.name).exists():
-            shutil.copy2(extra, dest_folder / extra.name)
+        if (html.parent / name).is_file():
+            shutil.copy2(html.parent / name, dest_folder / name)
     dest = dest_folder / html.name
     tmp = dest.with_name(dest.name + ".new")
     shutil.copy2(html, tmp)
